@@ -1,0 +1,102 @@
+"""Turning an estimator's ``encoder`` parameter into loaded TF Hub layers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from skbert.plugins import get_encoder, list_encoders
+from skbert.specs import ENCODER_DIR, PREPROCESS_DIR, EncoderSpec
+
+
+class EncoderLoadError(RuntimeError):
+    """An encoder's SavedModels could not be loaded."""
+
+
+def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
+    """Return the `EncoderSpec` that `encoder` names.
+
+    Parameters
+    ----------
+    encoder : str or path
+        A registered preset name (see `skbert.list_encoders`), the encoder
+        handle of a registered preset (its TF Hub URL), or a local directory
+        holding ``preprocess/`` and ``encoder/`` SavedModels (as written by
+        `skbert.modeling.export.export_hub_models`).
+
+    Examples
+    --------
+    >>> resolve_encoder("bert_base_en_uncased").hidden_size
+    768
+    """
+    if not isinstance(encoder, (str, os.PathLike)):
+        raise TypeError(
+            f"encoder must be a preset name, a TF Hub handle or a local path, got "
+            f"{type(encoder).__name__}."
+        )
+    path = Path(encoder)
+    if (path / PREPROCESS_DIR).is_dir() and (path / ENCODER_DIR).is_dir():
+        return EncoderSpec(
+            name=str(path),
+            description=f"local SavedModels in {path}",
+            preprocessor=str(path / PREPROCESS_DIR),
+            encoder=str(path / ENCODER_DIR),
+        )
+    encoder = str(encoder)
+    for spec in list_encoders():
+        if encoder in (spec.name, spec.encoder):
+            return spec
+    if path.exists():
+        raise ValueError(
+            f"encoder={encoder!r} is a path, but not a directory with "
+            f"'{PREPROCESS_DIR}/' and '{ENCODER_DIR}/' SavedModels in it. Lay out "
+            "the TF Hub preprocessor and encoder that way, or register them as a "
+            "preset with an encoder plugin (EncoderSpec)."
+        )
+    if "://" in encoder:
+        raise ValueError(
+            f"encoder={encoder!r} is not the handle of a registered preset, so skbert "
+            "does not know its preprocessor. Register it with an encoder plugin "
+            "(EncoderSpec(preprocessor=..., encoder=...)), or download both "
+            f"SavedModels into one directory as '{PREPROCESS_DIR}/' and "
+            f"'{ENCODER_DIR}/' and pass that path."
+        )
+    return get_encoder(encoder)
+
+
+def _offline_presets() -> str:
+    return ", ".join(s.name for s in list_encoders() if s.build is not None)
+
+
+def load_preprocessor(handle: str):
+    """Load a TF Hub BERT preprocessor SavedModel (``tensorflow_text`` first)."""
+    import tensorflow_hub as hub
+    import tensorflow_text  # noqa: F401  (registers the ops the preprocessor uses)
+
+    return _load(handle, hub.load)
+
+
+def load_encoder_layer(handle: str, trainable: bool):
+    """Load a TF Hub BERT encoder as a ``hub.KerasLayer``."""
+    import tensorflow_hub as hub
+
+    return _load(handle, lambda h: hub.KerasLayer(h, trainable=trainable, name="encoder"))
+
+
+def _load(handle: str, loader):
+    try:
+        return loader(handle)
+    except Exception as exc:
+        remote = "://" in handle
+        hint = (
+            "This needs the network (or a copy of it in TFHUB_CACHE_DIR, "
+            f"currently {os.environ.get('TFHUB_CACHE_DIR', 'unset')!r}). Without "
+            "network, pass a local directory with 'preprocess/' and 'encoder/' "
+            f"SavedModels, or an offline preset: {_offline_presets()}."
+            if remote
+            else "Check that the path holds a TF Hub-format SavedModel."
+        )
+        raise EncoderLoadError(
+            f"Could not load the TF Hub model {handle!r}: "
+            f"{type(exc).__name__}: {exc}. {hint}"
+        ) from exc

@@ -1,0 +1,55 @@
+"""BERT's optimizer: AdamW with linear warm-up, then linear decay to zero."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tf_keras
+
+#: Weights excluded from weight decay, as in the original BERT recipe.
+NO_DECAY = ("LayerNorm", "layer_norm", "bias")
+
+
+class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """Rise linearly from 0 to `peak` over `warmup_steps`, then fall to 0 at `total_steps`.
+
+    Examples
+    --------
+    >>> schedule = WarmupLinearDecay(1e-3, total_steps=10, warmup_steps=2)
+    >>> [round(float(schedule(s)), 6) for s in (0, 1, 2, 6, 10)]
+    [0.0, 0.0005, 0.001, 0.0005, 0.0]
+    """
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+        self.peak = peak
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warmup = tf.cast(max(self.warmup_steps, 1), tf.float32)
+        decay = tf.cast(max(self.total_steps - self.warmup_steps, 1), tf.float32)
+        rising = step / warmup
+        falling = (tf.cast(self.total_steps, tf.float32) - step) / decay
+        scale = tf.where(step < self.warmup_steps, rising, falling)
+        return self.peak * tf.clip_by_value(scale, 0.0, 1.0)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+def make_optimizer(
+    learning_rate: float, weight_decay: float, total_steps: int, warmup_ratio: float
+):
+    """AdamW on the warm-up schedule, with no decay on LayerNorm weights and biases."""
+    schedule = WarmupLinearDecay(
+        learning_rate, total_steps, int(round(warmup_ratio * total_steps))
+    )
+    optimizer = tf_keras.optimizers.AdamW(
+        learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-6
+    )
+    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
+    return optimizer

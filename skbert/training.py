@@ -1,0 +1,62 @@
+"""The training loop shared by skbert's estimators (Keras ``fit`` with BERT's recipe)."""
+
+from __future__ import annotations
+
+import math
+
+import tf_keras
+
+from skbert.optimization import make_optimizer
+
+
+class EarlyStopping(tf_keras.callbacks.EarlyStopping):
+    """Early stopping on ``val_loss`` that always ends on the best epoch's weights."""
+
+    def __init__(self, patience: int):
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        super().on_train_end(logs)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and TensorFlow's global generators."""
+    tf_keras.utils.set_random_seed(seed)
+
+
+def train(
+    model,
+    loss,
+    data,
+    validation,
+    *,
+    n_train: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float,
+    warmup_ratio: float,
+    patience: int | None,
+    verbose: int,
+) -> dict[str, list[float]]:
+    """Compile `model` with AdamW on the warm-up schedule and fit it on `data`.
+
+    `validation` (a dataset, or None) drives early stopping when `patience`
+    is set. Returns the per-epoch history as plain floats.
+    """
+    steps = epochs * math.ceil(n_train / batch_size)
+    model.compile(
+        optimizer=make_optimizer(learning_rate, weight_decay, steps, warmup_ratio),
+        loss=loss,
+    )
+    callbacks = [EarlyStopping(patience)] if patience is not None else []
+    history = model.fit(
+        data,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
