@@ -68,6 +68,10 @@ class BertEstimator(BaseEstimator):
         from skbert.model import build_from_config, text_dataset
         from skbert.training import seed_everything, train
 
+        from skbert.encoders import resolve_encoder
+
+        # Build a generated encoder before seeding, so a cold cache draws no numbers.
+        resolve_encoder(config["encoder"]).handles()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         if self.random_state is not None:
             seed_everything(seed)

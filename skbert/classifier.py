@@ -86,12 +86,12 @@ class BertClassifier(ClassifierMixin, BertEstimator):
     Examples
     --------
     >>> from skbert import BertClassifier
-    >>> clf = BertClassifier("tiny_random_en_uncased", epochs=8,
-    ...                      learning_rate=1e-3, random_state=0)
+    >>> clf = BertClassifier("tiny_random_en_uncased", epochs=10, batch_size=4,
+    ...                      learning_rate=3e-3, random_state=0)
     >>> X = ["good film", "great fun", "bad film", "awful plot"] * 4
     >>> y = ["pos", "pos", "neg", "neg"] * 4
     >>> clf.fit(X, y).predict(["great film", "awful film"])
-    array(['pos', 'neg'], dtype=object)
+    array(['pos', 'neg'], dtype='<U3')
     >>> clf.predict_proba(["good fun"]).shape
     (1, 2)
     """
@@ -219,7 +219,8 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +243,7 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     for i, label in enumerate(y):
         if label is None or (isinstance(label, float) and math.isnan(label)):
             raise ValueError(
-                f"y[{i}] is {label!r}: a missing label. Drop those texts or give them "
+                f"y[{i}] is {label}: a missing label. Drop those texts or give them "
                 "a class."
             )
     try:

@@ -86,8 +86,10 @@ def text_dataset(
 
     In order, or reshuffled every epoch when `shuffle_seed` is given.
     """
-    features = tuple(tf.constant(list(s), dtype=tf.string) for s in segments)
-    x = features[0] if len(features) == 1 else features
+    x = {
+        name: tf.constant(list(s), dtype=tf.string)
+        for name, s in zip(SEGMENT_NAMES, segments)
+    }
     data = tf.data.Dataset.from_tensor_slices((x, *extra) if extra else x)
     if shuffle_seed is not None:
         data = data.shuffle(len(segments[0]), seed=shuffle_seed)

@@ -49,7 +49,7 @@ class BertEmbeddings(_ConfiguredLayer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.layer_norm = _layer_norm(config, "LayerNorm")
-        self.dropout = tf_keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = tf_keras.layers.Dropout(config.hidden_dropout_prob, seed=1)
 
     def build(self, input_shape):
         c = self.config
@@ -78,9 +78,13 @@ class BertEmbeddings(_ConfiguredLayer):
 
 
 class BertLayer(_ConfiguredLayer):
-    """One post-LayerNorm transformer block: self-attention, then a GELU MLP."""
+    """One post-LayerNorm transformer block: self-attention, then a GELU MLP.
 
-    def __init__(self, config: BertConfig, **kwargs):
+    Dropout ops carry fixed seeds (distinct per block `index`), so that a
+    SavedModel of the network trains repeatably once global seeds are set.
+    """
+
+    def __init__(self, config: BertConfig, index: int = 0, **kwargs):
         super().__init__(config, **kwargs)
         c = config
         self.head_size = c.hidden_size // c.num_attention_heads
@@ -92,8 +96,12 @@ class BertLayer(_ConfiguredLayer):
         self.intermediate = _dense(c.intermediate_size, c, "intermediate/dense")
         self.output_dense = _dense(c.hidden_size, c, "output/dense")
         self.output_norm = _layer_norm(c, "output/LayerNorm")
-        self.attention_dropout = tf_keras.layers.Dropout(c.attention_probs_dropout_prob)
-        self.hidden_dropout = tf_keras.layers.Dropout(c.hidden_dropout_prob)
+        self.attention_dropout = tf_keras.layers.Dropout(
+            c.attention_probs_dropout_prob, seed=2 * index + 2
+        )
+        self.hidden_dropout = tf_keras.layers.Dropout(
+            c.hidden_dropout_prob, seed=2 * index + 3
+        )
 
     def _split_heads(self, x):
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
@@ -146,7 +154,7 @@ class BertNetwork(tf_keras.Model):
         self.config = config
         self.embeddings = BertEmbeddings(config, name="embeddings")
         self.blocks = [
-            BertLayer(config, name=f"encoder/layer_{i}")
+            BertLayer(config, index=i, name=f"encoder/layer_{i}")
             for i in range(config.num_hidden_layers)
         ]
         self.pooler = _dense(config.hidden_size, config, "pooler/dense", "tanh")

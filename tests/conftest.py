@@ -1,0 +1,82 @@
+"""Shared fixtures: an isolated skbert cache, toy data, and fitted estimators.
+
+Fitting is the slow part of this suite, so estimators that several tests
+only read are fitted once per session.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+TINY = "tiny_random_en_uncased"
+
+
+def pytest_configure(config):
+    # One fresh cache per run, shared with the subprocesses tests start.
+    os.environ["SKBERT_HOME"] = tempfile.mkdtemp(prefix="skbert-test-home-")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SKBERT_NETWORK_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs the network; set SKBERT_NETWORK_TESTS=1")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)
+
+
+POSITIVE = "good great excellent wonderful nice fine fun beautiful happy loved".split()
+NEGATIVE = "bad awful terrible poor boring dull ugly sad worst hate".split()
+SUBJECTS = "film movie story plot acting actor picture".split()
+
+
+def sentiment(n, seed):
+    """Separable toy reviews with string labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["pos", "neg"], size=n)
+    texts = [
+        f"the {rng.choice(SUBJECTS)} was {rng.choice(POSITIVE if y == 'pos' else NEGATIVE)}"
+        for y in labels
+    ]
+    return texts, labels.astype(object)
+
+
+@pytest.fixture(scope="session")
+def toy():
+    X_train, y_train = sentiment(160, seed=0)
+    X_test, y_test = sentiment(60, seed=1)
+    return X_train, y_train, X_test, y_test
+
+
+def tiny_classifier(**params):
+    from skbert import BertClassifier
+
+    defaults = dict(
+        epochs=8, batch_size=8, learning_rate=3e-3, max_seq_length=16, random_state=0
+    )
+    return BertClassifier(TINY, **{**defaults, **params})
+
+
+@pytest.fixture(scope="session")
+def fitted(toy):
+    X_train, y_train, _, _ = toy
+    return tiny_classifier().fit(X_train, y_train)
+
+
+def run_python(code, env=None, check=True):
+    """Run `code` in a fresh Python process (the suite's interpreter)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"subprocess failed:\n{result.stdout}\n{result.stderr}")
+    return result

@@ -1,0 +1,96 @@
+"""Bad input and unavailable encoders give clear errors before any training."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skbert import BertClassifier, EncoderLoadError
+from conftest import TINY, tiny_classifier
+
+X2 = ["a good film", "a bad film"]
+
+
+@pytest.mark.parametrize(
+    "X, y, error, message",
+    [
+        ([], [], ValueError, "X is empty"),
+        ("one text", ["a"], TypeError, "not a single string; wrap it in a list"),
+        (X2, ["a"], ValueError, "X has 2 texts but y has 1 labels"),
+        (X2, ["a", "a"], ValueError, "single class"),
+        (["ok", None], [0, 1], TypeError, r"X\[1\] is None .* must be a str"),
+        (["ok", 3.5], [0, 1], TypeError, r"X\[1\] is 3.5 of type float"),
+        ([["a", "b", "c"]] * 2, [0, 1], ValueError, "X has 3 columns"),
+        (np.zeros((2, 2, 2)), [0, 1], ValueError, "X has 3 dimensions"),
+        (X2, [0, None], ValueError, r"y\[1\] is None: a missing label"),
+        (X2, [0.0, float("nan")], ValueError, r"y\[1\] is nan"),
+        (X2, [1, "a"], ValueError, "y mixes label types"),
+        (X2, [0.5, 1.5], ValueError, "Unknown label type"),
+        (X2, [[0, 1], [1, 0]], ValueError, "one label per text"),
+        (X2, None, ValueError, "y is None"),
+    ],
+)
+def test_bad_fit_input(X, y, error, message):
+    with pytest.raises(error, match=message):
+        BertClassifier(TINY).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"encoder": "no_such_bert"}, "Unknown encoder 'no_such_bert'. Registered encoders: .*tiny_random"),
+        ({"head": "no_such_head"}, "Unknown head 'no_such_head'. Registered heads: .*softmax"),
+        ({"epochs": 0}, "'epochs' parameter of BertClassifier must be an int in the range"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"class_weight": "even"}, "'class_weight' parameter"),
+        ({"max_seq_length": 1024}, "max_seq_length=1024 is longer than encoder"),
+        ({"encoder": "https://example.org/my/bert/1"}, "not the handle of a registered preset"),
+    ],
+)
+def test_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        BertClassifier(**{"encoder": TINY, **params}).fit(X2, [0, 1])
+
+
+def test_sigmoid_head_refuses_multiclass():
+    with pytest.raises(ValueError, match=r"head='sigmoid' serves binary targets, but y is multiclass \(3 classes\)"):
+        BertClassifier(TINY, head="sigmoid").fit(["a", "b", "c"], [0, 1, 2])
+
+
+def test_local_path_without_savedmodels(tmp_path):
+    with pytest.raises(ValueError, match="not a directory with 'preprocess/'"):
+        BertClassifier(str(tmp_path)).fit(X2, [0, 1])
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        BertClassifier(TINY).predict(X2)
+
+
+def test_single_texts_at_predict_after_pairs(fitted):
+    with pytest.raises(ValueError, match="fitted on single texts"):
+        fitted.predict([("a", "b")])
+
+
+def test_hub_preset_offline_names_the_handle_and_the_way_out(monkeypatch, tmp_path):
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path))
+    with pytest.raises(EncoderLoadError) as info:
+        BertClassifier("bert_tiny_en_uncased").fit(X2, [0, 1])
+    message = str(info.value)
+    assert "https://tfhub.dev/tensorflow/bert_en_uncased_preprocess/3" in message
+    assert "TFHUB_CACHE_DIR" in message and str(tmp_path) in message
+    assert "tiny_random_en_uncased" in message and "local directory" in message
+
+
+def test_a_failed_fit_keeps_the_previous_model(fitted, toy):
+    X, y, X_test, _ = toy
+    clf = tiny_classifier(epochs=1).fit(X[:32], y[:32])
+    before = clf.predict_proba(X_test[:5])
+    with pytest.raises(ValueError):
+        clf.fit(X[:32], ["only"] * 32)
+    np.testing.assert_array_equal(clf.predict_proba(X_test[:5]), before)
+
+
+@pytest.mark.network
+def test_hub_preset_downloads_and_fits():
+    clf = BertClassifier("bert_tiny_en_uncased", epochs=1, max_seq_length=16)
+    assert clf.fit(X2 * 8, [0, 1] * 8).predict(X2).shape == (2,)
