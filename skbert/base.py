@@ -1,4 +1,4 @@
-"""What every skbert estimator shares: texts in, a TF Hub BERT network, training, pickling."""
+"""What skbert's estimators share: text input, the network, training, pickling."""
 
 from __future__ import annotations
 
@@ -65,10 +65,9 @@ class BertEstimator(BaseEstimator):
         The attributes are set only once training has finished, so an
         interrupted fit leaves the estimator as it was.
         """
+        from skbert.encoders import resolve_encoder
         from skbert.model import build_from_config, text_dataset
         from skbert.training import seed_everything, train
-
-        from skbert.encoders import resolve_encoder
 
         # Build a generated encoder before seeding, so a cold cache draws no numbers.
         resolve_encoder(config["encoder"]).handles()

@@ -274,7 +274,7 @@ def _class_weights(class_weight, classes, y_index) -> np.ndarray:
     unknown = set(class_weight) - set(classes.tolist())
     if unknown:
         raise ValueError(
-            f"class_weight names labels that are not in y: {sorted(map(repr, unknown))}; "
+            f"class_weight names labels not in y: {sorted(map(repr, unknown))}; "
             f"the classes are {classes.tolist()}."
         )
     by_class = np.array([class_weight.get(c, 1.0) for c in classes.tolist()])

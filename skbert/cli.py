@@ -16,7 +16,12 @@ def _plugins(args) -> None:
     import skbert
 
     rows = [
-        (p.name, p.distribution, p.version, p.status + (f": {p.error}" if p.error else ""))
+        (
+            p.name,
+            p.distribution,
+            p.version,
+            p.status + (f": {p.error}" if p.error else ""),
+        )
         for p in skbert.list_plugins()
     ]
     _print_table(rows, ("plugin", "distribution", "version", "status"))
@@ -41,8 +46,10 @@ def _count(n: int | None) -> str:
 def _heads(args) -> None:
     import skbert
 
-    rows = [(h.name, ",".join(h.tasks), h.source, h.description)
-            for h in skbert.list_heads()]
+    rows = [
+        (h.name, ",".join(h.tasks), h.source, h.description)
+        for h in skbert.list_heads()
+    ]
     _print_table(rows, ("head", "tasks", "plugin", "description"))
 
 

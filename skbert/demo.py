@@ -49,5 +49,7 @@ def run_demo() -> None:
     predicted = clf.predict(X_test)
     predict_seconds = time.perf_counter() - start
     print(classification_report(y_test, predicted, digits=3))
-    print(f"accuracy {np.mean(predicted == np.array(y_test)):.3f}; "
-          f"fit {fit_seconds:.1f} s, predict {predict_seconds:.1f} s")
+    print(
+        f"accuracy {np.mean(predicted == np.array(y_test)):.3f}; "
+        f"fit {fit_seconds:.1f} s, predict {predict_seconds:.1f} s"
+    )

@@ -80,7 +80,9 @@ def load_encoder_layer(handle: str, trainable: bool):
     """Load a TF Hub BERT encoder as a ``hub.KerasLayer``."""
     import tensorflow_hub as hub
 
-    return _load(handle, lambda h: hub.KerasLayer(h, trainable=trainable, name="encoder"))
+    return _load(
+        handle, lambda h: hub.KerasLayer(h, trainable=trainable, name="encoder")
+    )
 
 
 def _load(handle: str, loader):

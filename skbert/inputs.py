@@ -102,4 +102,3 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("sample_weight must hold finite, non-negative numbers.")
     return weights.astype(np.float32)
-

@@ -10,7 +10,7 @@ NO_DECAY = ("LayerNorm", "layer_norm", "bias")
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
-    """Rise linearly from 0 to `peak` over `warmup_steps`, then fall to 0 at `total_steps`.
+    """Rise linearly from 0 to `peak` in `warmup_steps`, fall to 0 at `total_steps`.
 
     Examples
     --------

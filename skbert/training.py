@@ -1,4 +1,4 @@
-"""The training loop shared by skbert's estimators (Keras ``fit`` with BERT's recipe)."""
+"""The training loop of skbert's estimators: Keras ``fit`` with BERT's recipe."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ class EarlyStopping(tf_keras.callbacks.EarlyStopping):
     """Early stopping on ``val_loss`` that always ends on the best epoch's weights."""
 
     def __init__(self, patience: int):
-        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        super().__init__(
+            monitor="val_loss", patience=patience, restore_best_weights=True
+        )
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:

@@ -39,10 +39,8 @@ def sentiment(n, seed):
     """Separable toy reviews with string labels."""
     rng = np.random.default_rng(seed)
     labels = rng.choice(["pos", "neg"], size=n)
-    texts = [
-        f"the {rng.choice(SUBJECTS)} was {rng.choice(POSITIVE if y == 'pos' else NEGATIVE)}"
-        for y in labels
-    ]
+    words = {"pos": POSITIVE, "neg": NEGATIVE}
+    texts = [f"the {rng.choice(SUBJECTS)} was {rng.choice(words[y])}" for y in labels]
     return texts, labels.astype(object)
 
 

@@ -1,4 +1,4 @@
-"""BertClassifier on the tiny random encoder: learning, pairs, sklearn tooling, pickling."""
+"""BertClassifier on the tiny random encoder: learning, pairs, sklearn, pickling."""
 
 import pickle
 
@@ -11,8 +11,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skbert import BertClassifier
 from conftest import TINY, run_python, tiny_classifier
+from skbert import BertClassifier
 
 
 def test_learns_a_separable_task(fitted, toy):
@@ -30,7 +30,9 @@ def test_outputs_keep_the_original_labels(fitted, toy):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     scores = fitted.decision_function(X_test)
     assert scores.shape == (len(X_test),)
-    np.testing.assert_array_equal(fitted.predict(X_test), fitted.classes_[(scores > 0) * 1])
+    np.testing.assert_array_equal(
+        fitted.predict(X_test), fitted.classes_[(scores > 0) * 1]
+    )
     assert set(fitted.predict(X_test)) <= {"neg", "pos"}
 
 
@@ -68,10 +70,12 @@ def test_sentence_pairs_are_packed_as_two_segments():
     rng = np.random.default_rng(0)
     good, bad = rng.choice(POSITIVE, 160), rng.choice(NEGATIVE, 160)
     first = rng.random(160) < 0.5
-    X = pd.DataFrame({
-        "a": [f"it was {g if f else b}" for g, b, f in zip(good, bad, first)],
-        "b": [f"it was {b if f else g}" for g, b, f in zip(good, bad, first)],
-    })
+    X = pd.DataFrame(
+        {
+            "a": [f"it was {g if f else b}" for g, b, f in zip(good, bad, first)],
+            "b": [f"it was {b if f else g}" for g, b, f in zip(good, bad, first)],
+        }
+    )
     clf = tiny_classifier(epochs=10).fit(X[:120], first[:120])
     assert clf.n_segments_ == 2
     assert clf.score(X[120:], first[120:]) >= 0.95
@@ -84,13 +88,17 @@ def test_sentence_pairs_are_packed_as_two_segments():
 def test_same_seed_same_predictions(fitted, toy):
     X, y, X_test, _ = toy
     again = tiny_classifier().fit(X, y)
-    np.testing.assert_array_equal(again.predict_proba(X_test), fitted.predict_proba(X_test))
+    np.testing.assert_array_equal(
+        again.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
 
 
 def test_pickle_round_trip_is_identical(fitted, toy):
     _, _, X_test, _ = toy
     restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.predict_proba(X_test), fitted.predict_proba(X_test))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
     assert "model_" in fitted.__dict__  # pickling leaves the original intact
 
 
@@ -103,7 +111,7 @@ def test_joblib_round_trip_in_a_fresh_process(fitted, toy, tmp_path):
 import joblib, numpy as np
 clf = joblib.load({str(path)!r})
 np.testing.assert_array_equal(clf.predict_proba({X_test!r}),
-                              np.load({str(tmp_path / 'expected.npy')!r}))
+                              np.load({str(tmp_path / "expected.npy")!r}))
 print("identical")
 """
     assert "identical" in run_python(code).stdout
@@ -169,9 +177,17 @@ def test_early_stopping_ends_on_the_best_weights():
     x_val, y_val = x[:16], 1 - y[:16]  # validation disagrees: later epochs get worse
     tf_keras.utils.set_random_seed(0)
     model = tf_keras.Sequential([tf_keras.layers.Dense(1, input_shape=(4,))])
-    model.compile(tf_keras.optimizers.SGD(0.5), tf_keras.losses.BinaryCrossentropy(True))
-    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=6, verbose=0,
-                        callbacks=[EarlyStopping(patience=10)])
+    model.compile(
+        tf_keras.optimizers.SGD(0.5), tf_keras.losses.BinaryCrossentropy(True)
+    )
+    history = model.fit(
+        x,
+        y,
+        validation_data=(x_val, y_val),
+        epochs=6,
+        verbose=0,
+        callbacks=[EarlyStopping(patience=10)],
+    )
     val = history.history["val_loss"]
     assert np.argmin(val) < len(val) - 1
     assert model.evaluate(x_val, y_val, verbose=0) == pytest.approx(min(val), rel=1e-5)

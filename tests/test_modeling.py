@@ -27,12 +27,14 @@ assert "skbert" not in sys.modules
 pre = hub.load("{tiny_dir}/preprocess")
 out = pre(tf.constant(["Hello World", ""]))
 assert sorted(out) == ["input_mask", "input_type_ids", "input_word_ids"], sorted(out)
-assert out["input_word_ids"].shape == (2, 128) and out["input_word_ids"].dtype == tf.int32
+ids = out["input_word_ids"]
+assert ids.shape == (2, 128) and ids.dtype == tf.int32
 assert out["input_mask"].numpy().sum(axis=1).tolist()[1] == 2  # [CLS] [SEP]
 tok = pre.tokenize(tf.constant(["the film", "a man was happy with the story"]))
 assert isinstance(tok, tf.RaggedTensor) and tok.shape.rank == 3
 packed = hub.KerasLayer(pre.bert_pack_inputs, arguments=dict(seq_length=10))([tok, tok])
-ids, types, mask = (packed[k].numpy() for k in ("input_word_ids", "input_type_ids", "input_mask"))
+keys = ("input_word_ids", "input_type_ids", "input_mask")
+ids, types, mask = (packed[k].numpy() for k in keys)
 assert ids.shape == (2, 10)
 # Row 0: [CLS] the film [SEP] the film [SEP] padding
 assert types[0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0], types[0]
@@ -41,7 +43,8 @@ assert mask[0].tolist() == [1] * 7 + [0] * 3
 assert mask[1].sum() == 10 and types[1].tolist() == [0] * 6 + [1] * 4, types[1]
 encoder = hub.KerasLayer("{tiny_dir}/encoder", trainable=True)
 result = encoder(packed)
-assert set(result) == {{"pooled_output", "sequence_output", "encoder_outputs", "default"}}
+keys = {{"pooled_output", "sequence_output", "encoder_outputs", "default"}}
+assert set(result) == keys
 assert result["sequence_output"].shape == (2, 10, 32)
 assert result["pooled_output"].shape == (2, 32)
 assert len(result["encoder_outputs"]) == 2
@@ -59,8 +62,11 @@ def test_encoder_fine_tunes_through_keras_layer(tiny_dir):
 
     encoder = hub.KerasLayer(str(tiny_dir / "encoder"), trainable=True)
     ids = tf.constant([[2, 40, 41, 3, 0]])
-    inputs = {"input_word_ids": ids, "input_mask": tf.sign(ids),
-              "input_type_ids": tf.zeros_like(ids)}
+    inputs = {
+        "input_word_ids": ids,
+        "input_mask": tf.sign(ids),
+        "input_type_ids": tf.zeros_like(ids),
+    }
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(encoder(inputs, training=True)["pooled_output"])
     grads = tape.gradient(loss, encoder.trainable_weights)
@@ -96,8 +102,12 @@ def test_tiny_preset_weights_are_reproducible(tmp_path):
     cached = tf.train.load_checkpoint(
         skbert.get_encoder(TINY).handles()[1] + "/variables/variables"
     )
-    rebuilt = tf.train.load_checkpoint(str(tmp_path / "again/encoder/variables/variables"))
-    names = [n for n in cached.get_variable_to_shape_map() if n.startswith("variables/")]
+    rebuilt = tf.train.load_checkpoint(
+        str(tmp_path / "again/encoder/variables/variables")
+    )
+    names = [
+        n for n in cached.get_variable_to_shape_map() if n.startswith("variables/")
+    ]
     assert len(names) == 39  # embeddings 5, 2 blocks of 16, pooler 2
     for name in names:
         np.testing.assert_array_equal(cached.get_tensor(name), rebuilt.get_tensor(name))

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 import skbert
-from skbert import hookspecs
 from conftest import TINY, run_python
+from skbert import hookspecs
 
 
 def test_builtin_plugins_register_presets_and_heads():
@@ -44,7 +44,9 @@ def test_example_plugin_head_trains_by_name(toy):
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(ValueError, match="Registered encoders: .*tiny_random_en_uncased"):
+    with pytest.raises(
+        ValueError, match="Registered encoders: .*tiny_random_en_uncased"
+    ):
         skbert.get_encoder("no_such_bert")
     with pytest.raises(ValueError, match="Registered heads: .*sigmoid"):
         skbert.get_head("no_such_head")
@@ -56,7 +58,9 @@ def _fake_distribution(root, name, module_source, entry_points):
     (root / f"{module}.py").write_text(textwrap.dedent(module_source))
     info = root / f"{module}-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    )
     (info / "entry_points.txt").write_text(
         "[skbert]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items())
     )
@@ -76,24 +80,42 @@ for w in caught:
 
 
 def test_broken_duplicate_and_blocked_plugins(tmp_path):
-    _fake_distribution(tmp_path, "skbert-broken", "raise ImportError('no numpy 9')",
-                       {"broken": "skbert_broken"})
-    _fake_distribution(tmp_path, "skbert-dupe", """
+    _fake_distribution(
+        tmp_path,
+        "skbert-broken",
+        "raise ImportError('no numpy 9')",
+        {"broken": "skbert_broken"},
+    )
+    _fake_distribution(
+        tmp_path,
+        "skbert-dupe",
+        """
         import skbert
         from skbert.default_plugins.heads import softmax_head
         @skbert.hookimpl
         def skbert_register_heads(register):
             register(skbert.HeadSpec("softmax", "impostor", softmax_head))
             register(skbert.HeadSpec("dupe_extra", "fine", softmax_head))
-        """, {"dupe": "skbert_dupe"})
-    _fake_distribution(tmp_path, "skbert-blocked", "raise SystemExit('imported!')",
-                       {"blocked": "skbert_blocked"})
-    _fake_distribution(tmp_path, "skbert-raises", """
+        """,
+        {"dupe": "skbert_dupe"},
+    )
+    _fake_distribution(
+        tmp_path,
+        "skbert-blocked",
+        "raise SystemExit('imported!')",
+        {"blocked": "skbert_blocked"},
+    )
+    _fake_distribution(
+        tmp_path,
+        "skbert-raises",
+        """
         import skbert
         @skbert.hookimpl
         def skbert_register_encoders(register):
             raise RuntimeError("cannot reach my model registry")
-        """, {"raises": "skbert_raises"})
+        """,
+        {"raises": "skbert_raises"},
+    )
     out = run_python(
         LIST_AFTER_LOAD,
         env={"PYTHONPATH": str(tmp_path), "SKBERT_BLOCK_PLUGINS": "blocked, other"},
@@ -114,4 +136,6 @@ def test_every_hook_is_typed_and_documented():
     for name in hooks:
         func = getattr(hookspecs, name)
         assert "Parameters" in func.__doc__ and "register" in func.__doc__
-        assert inspect.signature(func).parameters["register"].annotation != inspect._empty
+        assert (
+            inspect.signature(func).parameters["register"].annotation != inspect._empty
+        )

@@ -8,8 +8,8 @@ that then fail because their data is not text are listed once, with the reason.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skbert import BertClassifier
 from conftest import TINY
+from skbert import BertClassifier
 
 NOT_TEXT = "feeds numeric arrays; BertClassifier takes strings and says so"
 

@@ -17,7 +17,7 @@ def sigmoid_head(pooled_output, sequence_output, n_outputs, dropout=0.1):
 
 
 def softmax_head(pooled_output, sequence_output, n_outputs, dropout=0.1):
-    """Dropout, then a softmax over the classes with sparse categorical cross-entropy."""
+    """Dropout, then a softmax over the classes; sparse categorical cross-entropy."""
     import tf_keras
 
     x = tf_keras.layers.Dropout(dropout, name="head_dropout")(pooled_output)
@@ -30,5 +30,7 @@ def softmax_head(pooled_output, sequence_output, n_outputs, dropout=0.1):
 def skbert_register_heads(register):
     register(HeadSpec("sigmoid", sigmoid_head.__doc__, sigmoid_head, ("binary",)))
     register(
-        HeadSpec("softmax", softmax_head.__doc__, softmax_head, ("binary", "multiclass"))
+        HeadSpec(
+            "softmax", softmax_head.__doc__, softmax_head, ("binary", "multiclass")
+        )
     )

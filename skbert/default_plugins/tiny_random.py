@@ -90,7 +90,7 @@ def skbert_register_encoders(register):
     register(
         EncoderSpec(
             name=NAME,
-            description="Random 2-layer BERT, hidden 32, built locally (tests, examples)",
+            description="Random 2-layer BERT, hidden 32, built locally, for tests",
             hidden_size=32,
             lower_case=True,
             max_seq_length=512,

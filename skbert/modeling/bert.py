@@ -65,7 +65,9 @@ class BertEmbeddings(_ConfiguredLayer):
             )
         with tf.name_scope("token_type_embeddings"):
             self.token_type_embeddings = self.add_weight(
-                "embeddings", shape=(c.type_vocab_size, c.hidden_size), initializer=_init(c)
+                "embeddings",
+                shape=(c.type_vocab_size, c.hidden_size),
+                initializer=_init(c),
             )
         super().build(input_shape)
 

@@ -15,7 +15,6 @@ from skbert.specs import ENCODER_DIR, PREPROCESS_DIR
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
-
 def export_hub_models(
     out_dir: str | Path, network: BertNetwork, vocab_file: str | Path, lower_case: bool
 ) -> None:
