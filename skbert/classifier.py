@@ -14,7 +14,7 @@ from skbert.base import BertEstimator
 from skbert.inputs import check_sample_weight, check_texts
 from skbert.plugins import get_head, list_heads
 
-DEFAULT_ENCODER = "bert_base_en_uncased"
+DEFAULT_ENCODER = "minilm_l6_en_uncased"
 
 
 class BertClassifier(ClassifierMixin, BertEstimator):
@@ -29,10 +29,11 @@ class BertClassifier(ClassifierMixin, BertEstimator):
 
     Parameters
     ----------
-    encoder : str or path, default="bert_base_en_uncased"
+    encoder : str or path, default="minilm_l6_en_uncased"
         A preset name (``skbert.list_encoders()``), the TF Hub handle of a
         preset, or a local directory with ``preprocess/`` and ``encoder/``
-        SavedModels. ``"tiny_random_en_uncased"`` needs no network.
+        SavedModels. The default, all-MiniLM-L6-v2, ships with skbert's
+        dependencies and needs no network; so does ``"tiny_random_en_uncased"``.
     head : str, default="auto"
         A registered head (``skbert.list_heads()``), or ``"auto"``:
         ``"sigmoid"`` for binary targets, ``"softmax"`` otherwise.

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
+from skbert.classifier import DEFAULT_ENCODER
+
 
 def _print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -56,7 +60,84 @@ def _heads(args) -> None:
 def _demo(args) -> None:
     from skbert.demo import run_demo
 
-    run_demo()
+    run_demo(args.model)
+
+
+def _read_table(args, need_labels: bool):
+    """Read the CSV/TSV of `args.data`: texts (or pairs) and, if asked, labels."""
+    import pandas as pd
+
+    sep = "\t" if str(args.data).endswith((".tsv", ".tab")) else ","
+    table = pd.read_csv(
+        args.data, sep=sep, keep_default_na=False, quoting=3 if sep == "\t" else 0
+    )
+    columns = [args.text_column] + (
+        [args.text_pair_column] if args.text_pair_column else []
+    )
+    if need_labels:
+        columns.append(args.label_column)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SystemExit(
+            f"{args.data}: no column {missing[0]!r}; the columns are "
+            f"{list(table.columns)}. Name them with --text-column, "
+            "--text-pair-column and --label-column."
+        )
+    X = table[columns[: 2 if args.text_pair_column else 1]].astype(str)
+    X = X.iloc[:, 0].tolist() if X.shape[1] == 1 else X
+    y = table[args.label_column].tolist() if need_labels else None
+    return table, X, y
+
+
+def _fit(args) -> None:
+    import joblib
+
+    from skbert import BertClassifier
+
+    _, X, y = _read_table(args, need_labels=True)
+    clf = BertClassifier(
+        args.encoder,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_seq_length=args.max_seq_length,
+        train_encoder=not args.freeze_encoder,
+        random_state=args.random_state,
+        verbose=1,
+    ).fit(X, y)
+    joblib.dump(clf, args.model)
+    print(
+        f"fitted on {len(y)} examples, classes {list(clf.classes_)}; saved {args.model}"
+    )
+
+
+def _predict(args) -> None:
+    import joblib
+
+    table, X, _ = _read_table(args, need_labels=False)
+    clf = joblib.load(args.model)
+    table["prediction"] = clf.predict(X)
+    table.to_csv(
+        args.output or sys.stdout,
+        sep="\t" if args.output is None or str(args.output).endswith(".tsv") else ",",
+        index=False,
+    )
+
+
+def _evaluate(args) -> None:
+    import joblib
+    from sklearn.metrics import classification_report
+
+    _, X, y = _read_table(args, need_labels=True)
+    clf = joblib.load(args.model)
+    y = (
+        np.asarray(y, dtype=clf.classes_.dtype)
+        if clf.classes_.dtype.kind in "iub"
+        else y
+    )
+    predicted = clf.predict(X)
+    print(f"accuracy {np.mean(predicted == np.asarray(y)):.4f} on {len(y)} examples")
+    print(classification_report(y, predicted, digits=3, zero_division=0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,9 +148,34 @@ def main(argv: list[str] | None = None) -> int:
         ("plugins", _plugins, "list installed plugins and their distributions"),
         ("encoders", _encoders, "list registered encoder presets"),
         ("heads", _heads, "list registered heads"),
-        ("demo", _demo, "fit a BertClassifier on example data and report its score"),
     ]:
         commands.add_parser(name, help=text).set_defaults(func=func)
+    demo = commands.add_parser("demo", help="fit and evaluate on BBC News (real data)")
+    demo.add_argument("--model", default="skbert-demo-model.joblib", help="save path")
+    demo.set_defaults(func=_demo)
+    for name, func, text in [
+        ("fit", _fit, "fit a BertClassifier on a CSV/TSV file and save it"),
+        ("predict", _predict, "add a 'prediction' column to a CSV/TSV file"),
+        ("evaluate", _evaluate, "accuracy and per-class report on a labeled file"),
+    ]:
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("data", help="CSV or TSV file (by its extension)")
+        sub.add_argument("--model", required=True, help="joblib file of the model")
+        sub.add_argument("--text-column", default="text")
+        sub.add_argument("--text-pair-column", default=None, help="segment B of pairs")
+        sub.set_defaults(func=func)
+        if name != "predict":
+            sub.add_argument("--label-column", default="label")
+        else:
+            sub.add_argument("--output", default=None, help="file to write (stdout)")
+        if name == "fit":
+            sub.add_argument("--encoder", default=DEFAULT_ENCODER)
+            sub.add_argument("--epochs", type=int, default=3)
+            sub.add_argument("--batch-size", type=int, default=32)
+            sub.add_argument("--learning-rate", type=float, default=3e-5)
+            sub.add_argument("--max-seq-length", type=int, default=128)
+            sub.add_argument("--freeze-encoder", action="store_true")
+            sub.add_argument("--random-state", type=int, default=None)
     args = parser.parse_args(argv)
     args.func(args)
     return 0

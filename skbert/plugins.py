@@ -27,6 +27,7 @@ from skbert.specs import EncoderSpec, HeadSpec
 
 DEFAULT_PLUGINS = (
     "skbert.default_plugins.hub_encoders",
+    "skbert.default_plugins.minilm",
     "skbert.default_plugins.tiny_random",
     "skbert.default_plugins.heads",
 )

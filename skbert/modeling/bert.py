@@ -130,8 +130,17 @@ class BertLayer(_ConfiguredLayer):
         return self.output_norm(x + out)
 
 
+#: How ``pooled_output`` is made: BERT's pooler (tanh dense on the first token),
+#: or the mean of ``sequence_output`` over the unmasked tokens.
+POOLINGS = ("pooler", "mean")
+
+
 class BertNetwork(tf_keras.Model):
     """BERT with the TF Hub encoder signature.
+
+    With ``pooling="mean"`` the pooler is not used (nor built), and
+    ``pooled_output`` is the masked mean of ``sequence_output``, as in
+    sentence-embedding models.
 
     Called on a dict of ``input_word_ids``, ``input_mask`` and
     ``input_type_ids`` (int32, shape ``[batch, seq_length]``), it returns
@@ -151,9 +160,12 @@ class BertNetwork(tf_keras.Model):
     (TensorShape([1, 4, 8]), TensorShape([1, 8]))
     """
 
-    def __init__(self, config: BertConfig, **kwargs):
+    def __init__(self, config: BertConfig, pooling: str = "pooler", **kwargs):
         super().__init__(**kwargs)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}; expected one of {POOLINGS}.")
         self.config = config
+        self.pooling = pooling
         self.embeddings = BertEmbeddings(config, name="embeddings")
         self.blocks = [
             BertLayer(config, index=i, name=f"encoder/layer_{i}")
@@ -171,7 +183,11 @@ class BertNetwork(tf_keras.Model):
         for block in self.blocks:
             x = block(x, attention_bias, training=training)
             layer_outputs.append(x)
-        pooled = self.pooler(x[:, 0])
+        if self.pooling == "mean":
+            weights = mask[:, :, tf.newaxis]
+            pooled = tf.reduce_sum(x * weights, 1) / tf.reduce_sum(weights, 1)
+        else:
+            pooled = self.pooler(x[:, 0])
         return {
             "sequence_output": x,
             "pooled_output": pooled,
@@ -180,4 +196,4 @@ class BertNetwork(tf_keras.Model):
         }
 
     def get_config(self):
-        return dataclasses.asdict(self.config)
+        return {**dataclasses.asdict(self.config), "pooling": self.pooling}

@@ -1,0 +1,84 @@
+"""Fine-tune the embedded encoder on SST-2 and report dev accuracy and throughput.
+
+Usage::
+
+    .venv/bin/python benchmarks/finetune_sst2.py ../shared/data/sst2 --train-size 8000
+
+Prints one JSON line with dev accuracy, training examples/s (examples times
+epochs over the whole fit, model building included) and prediction texts/s
+(median of three passes over the dev set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def read_sst2(path: Path) -> tuple[list[str], np.ndarray]:
+    """Read a GLUE SST-2 ``sentence<TAB>label`` file with a header line."""
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    rows = [line.rsplit("\t", 1) for line in lines if line.strip()]
+    return [r[0].strip() for r in rows], np.array([int(r[1]) for r in rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="folder with train.tsv and dev.tsv")
+    parser.add_argument("--encoder", default="minilm_l6_en_uncased")
+    parser.add_argument("--train-size", type=int, default=8000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-seq-length", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    args = parser.parse_args()
+
+    from skbert import BertClassifier
+
+    X, y = read_sst2(args.data / "train.tsv")
+    X_dev, y_dev = read_sst2(args.data / "dev.tsv")
+    order = np.random.default_rng(0).permutation(len(X))[: args.train_size]
+    X, y = [X[i] for i in order], y[order]
+
+    clf = BertClassifier(
+        args.encoder,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_seq_length=args.max_seq_length,
+        random_state=0,
+        verbose=2,
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    predict_seconds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        predicted = clf.predict(X_dev)
+        predict_seconds.append(time.perf_counter() - start)
+    accuracy = float(np.mean(predicted == y_dev))
+    result = {
+        "benchmark": "finetune_sst2",
+        "encoder": args.encoder,
+        "train_examples": len(X),
+        "epochs": args.epochs,
+        "max_seq_length": args.max_seq_length,
+        "dev_examples": len(X_dev),
+        "dev_accuracy": round(accuracy, 4),
+        "train_examples_per_s": round(len(X) * clf.n_iter_ / fit_seconds, 2),
+        "fit_seconds": round(fit_seconds, 1),
+        "predict_texts_per_s_median": round(
+            len(X_dev) / statistics.median(predict_seconds), 2
+        ),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

