@@ -13,6 +13,20 @@ from skbert.specs import EncoderSpec, HeadOutput, HeadSpec
 SEGMENT_NAMES = ("text_a", "text_b")
 
 
+class TrimPadding(tf_keras.layers.Layer):
+    """Cut packed inputs to the longest sequence in the batch.
+
+    The preprocessor pads every batch to ``max_seq_length``; the encoder
+    masks padding, so dropping the columns that are padding in every row
+    changes no output and saves their compute.
+    """
+
+    def call(self, inputs):
+        mask = tf.cast(inputs["input_mask"], tf.int32)
+        length = tf.reduce_max(tf.reduce_sum(mask, axis=1))
+        return {name: value[:, :length] for name, value in inputs.items()}
+
+
 def build_model(
     encoder: EncoderSpec,
     head: HeadSpec,
@@ -27,8 +41,9 @@ def build_model(
 
     One string input per segment; each is tokenized by the preprocessor's
     ``tokenize``, the segments are packed by its ``bert_pack_inputs`` to
-    `max_seq_length`, the encoder (``hub.KerasLayer``, trainable when
-    `train_encoder`) runs on them, and `head` maps its outputs to logits.
+    `max_seq_length` and trimmed to the batch's longest, the encoder
+    (``hub.KerasLayer``, trainable when `train_encoder`) runs on them, and
+    `head` maps its outputs to logits.
 
     Returns
     -------
@@ -50,7 +65,8 @@ def build_model(
         arguments={"seq_length": max_seq_length},
         name="pack_inputs",
     )
-    outputs = encoder_layer(pack([tokenize(x) for x in inputs]))
+    packed = TrimPadding(name="trim_padding")(pack([tokenize(x) for x in inputs]))
+    outputs = encoder_layer(packed)
     head_output = head.build(
         outputs["pooled_output"], outputs["sequence_output"], n_outputs, **head_params
     )

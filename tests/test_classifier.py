@@ -212,3 +212,16 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(toy, capsys):
     assert "[====" in out and "loss:" in out
     tiny_classifier(epochs=1, verbose=0).fit(X[:32], y[:32])
     assert capsys.readouterr().out == ""
+
+
+def test_batches_are_trimmed_to_their_longest_text(fitted):
+    import tensorflow as tf
+
+    layer = fitted.model_.get_layer("trim_padding")
+    packed = fitted.model_.get_layer("pack_inputs")
+    tokens = fitted.model_.get_layer("tokenize")(tf.constant(["a b c", "a"]))
+    trimmed = layer(packed([tokens]))
+    assert trimmed["input_word_ids"].shape == (2, 5)  # [CLS] a b c [SEP]
+    one = fitted.predict_proba(["the film was good"])
+    both = fitted.predict_proba(["the film was good", "a much longer text " * 5])
+    np.testing.assert_allclose(one[0], both[0], rtol=1e-5, atol=1e-6)
