@@ -63,6 +63,13 @@ def _demo(args) -> None:
     run_demo(args.model)
 
 
+def _convert(args) -> None:
+    from skbert.convert import convert_checkpoint
+
+    out = convert_checkpoint(args.checkpoint_dir, args.out_dir, pooling=args.pooling)
+    print(f"wrote {out / 'preprocess'} and {out / 'encoder'}; use encoder={str(out)!r}")
+
+
 def _read_table(args, need_labels: bool):
     """Read the CSV/TSV of `args.data`: texts (or pairs) and, if asked, labels."""
     import pandas as pd
@@ -150,6 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         ("heads", _heads, "list registered heads"),
     ]:
         commands.add_parser(name, help=text).set_defaults(func=func)
+    convert = commands.add_parser(
+        "convert", help="Hugging Face BERT checkpoint -> TF Hub-format SavedModels"
+    )
+    convert.add_argument(
+        "checkpoint_dir", help="config.json, model.safetensors, vocab.txt"
+    )
+    convert.add_argument("out_dir", help="where to write preprocess/ and encoder/")
+    convert.add_argument("--pooling", choices=("pooler", "mean"), default="pooler")
+    convert.set_defaults(func=_convert)
     demo = commands.add_parser("demo", help="fit and evaluate on BBC News (real data)")
     demo.add_argument("--model", default="skbert-demo-model.joblib", help="save path")
     demo.set_defaults(func=_demo)

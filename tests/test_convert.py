@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+from conftest import run_python
 from skbert.convert import METADATA_FILE, convert_checkpoint
 
 save_file = pytest.importorskip("safetensors.numpy").save_file
@@ -526,8 +527,34 @@ def minilm():
 
 
 @pytest.fixture(scope="module")
-def minilm_models(minilm, tmp_path_factory):
-    return load(convert_checkpoint(minilm, tmp_path_factory.mktemp("minilm") / "out"))
+def minilm_out(minilm, tmp_path_factory):
+    """MiniLM converted by the ``skbert convert`` command, in its own process."""
+    out = tmp_path_factory.mktemp("minilm") / "out"
+    code = (
+        f"from skbert.cli import main; main(['convert', {str(minilm)!r}, {str(out)!r}])"
+    )
+    assert "wrote" in run_python(code).stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def minilm_models(minilm_out):
+    return load(minilm_out)
+
+
+def test_converted_minilm_loads_in_a_plain_tf_hub_script(minilm_out):
+    code = f"""
+import sys
+import tensorflow as tf, tensorflow_hub as hub, tensorflow_text
+assert "skbert" not in sys.modules
+pre = hub.load("{minilm_out}/preprocess")
+encoder = hub.KerasLayer("{minilm_out}/encoder", trainable=True)
+tokens = pre.tokenize(tf.constant(["Is this a question?", "Yes, it is."]))
+out = encoder(pre.bert_pack_inputs([tokens, tokens], seq_length=24))
+print(out["sequence_output"].shape, out["pooled_output"].shape)
+print(len(out["encoder_outputs"]))
+"""
+    assert run_python(code).stdout.split("\n")[-3:-1] == ["(2, 24, 384) (2, 384)", "6"]
 
 
 def test_minilm_token_ids_match_reference_wordpiece(minilm, minilm_models):

@@ -111,3 +111,27 @@ def test_tiny_preset_weights_are_reproducible(tmp_path):
     assert len(names) == 39  # embeddings 5, 2 blocks of 16, pooler 2
     for name in names:
         np.testing.assert_array_equal(cached.get_tensor(name), rebuilt.get_tensor(name))
+
+
+def test_two_processes_building_one_preset_make_one_copy(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = f"import skbert; print(skbert.get_encoder({TINY!r}).handles()[1])"
+    env = {**os.environ, "SKBERT_HOME": str(tmp_path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert outputs[0][0] == outputs[1][0]
+    entries = sorted(p.name for p in (tmp_path / "encoders").iterdir())
+    assert entries == [".tiny_random_en_uncased.lock", "tiny_random_en_uncased"]
