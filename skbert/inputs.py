@@ -101,4 +101,6 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
         )
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("sample_weight must hold finite, non-negative numbers.")
+    if not weights.any():
+        raise ValueError("sample_weight is zero everywhere; at least one must be > 0.")
     return weights.astype(np.float32)

@@ -63,6 +63,19 @@ def test_bad_parameters(params, message):
         BertClassifier(**{"encoder": TINY, **params}).fit(X2, [0, 1])
 
 
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ([1.0], r"sample_weight has shape \(1,\); expected \(2,\)"),
+        ([1.0, -1.0], "finite, non-negative"),
+        ([0.0, 0.0], "zero everywhere"),
+    ],
+)
+def test_bad_sample_weight(weights, message):
+    with pytest.raises(ValueError, match=message):
+        BertClassifier(TINY).fit(X2, [0, 1], sample_weight=weights)
+
+
 def test_sigmoid_head_refuses_multiclass():
     with pytest.raises(
         ValueError,
