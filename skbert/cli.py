@@ -70,11 +70,16 @@ def _convert(args) -> None:
     print(f"wrote {out / 'preprocess'} and {out / 'encoder'}; use encoder={str(out)!r}")
 
 
+def _separator(path) -> str:
+    """Tab for ``.tsv``/``.tab`` files, else comma."""
+    return "\t" if str(path).endswith((".tsv", ".tab")) else ","
+
+
 def _read_table(args, need_labels: bool):
     """Read the CSV/TSV of `args.data`: texts (or pairs) and, if asked, labels."""
     import pandas as pd
 
-    sep = "\t" if str(args.data).endswith((".tsv", ".tab")) else ","
+    sep = _separator(args.data)
     table = pd.read_csv(
         args.data, sep=sep, keep_default_na=False, quoting=3 if sep == "\t" else 0
     )
@@ -126,7 +131,7 @@ def _predict(args) -> None:
     table["prediction"] = clf.predict(X)
     table.to_csv(
         args.output or sys.stdout,
-        sep="\t" if args.output is None or str(args.output).endswith(".tsv") else ",",
+        sep=_separator(args.output or "stdout.tsv"),
         index=False,
     )
 
