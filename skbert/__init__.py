@@ -11,6 +11,7 @@ Examples
 from skbert.classifier import BertClassifier
 from skbert.encoders import EncoderLoadError
 from skbert.hookspecs import hookimpl
+from skbert.persistence import ModelFormatError, load
 from skbert.plugins import (
     PluginInfo,
     PluginWarning,
@@ -20,14 +21,20 @@ from skbert.plugins import (
     list_heads,
     list_plugins,
 )
-from skbert.specs import EncoderSpec, HeadOutput, HeadSpec
+from skbert.regressor import BertRegressor
+from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
+from skbert.vectorizer import BertVectorizer
 
 __all__ = [
     "BertClassifier",
+    "BertRegressor",
+    "BertVectorizer",
     "EncoderLoadError",
+    "EncoderOutputs",
     "EncoderSpec",
     "HeadOutput",
     "HeadSpec",
+    "ModelFormatError",
     "PluginInfo",
     "PluginWarning",
     "get_encoder",
@@ -36,4 +43,5 @@ __all__ = [
     "list_encoders",
     "list_heads",
     "list_plugins",
+    "load",
 ]

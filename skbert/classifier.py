@@ -10,22 +10,28 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from skbert.base import BertEstimator
+from skbert.base import (
+    TRAINED_ATTRIBUTES,
+    TRAINING_PARAMETERS,
+    TRAINING_PARAMETERS_END,
+    BertModelEstimator,
+)
 from skbert.inputs import check_sample_weight, check_texts
-from skbert.plugins import get_head, list_heads
 
 DEFAULT_ENCODER = "minilm_l6_en_uncased"
 
 
-class BertClassifier(ClassifierMixin, BertEstimator):
-    """Text classifier: a TF Hub BERT encoder fine-tuned with a classification head.
+class BertClassifier(ClassifierMixin, BertModelEstimator):
+    __doc__ = f"""Text classifier: a TF Hub BERT encoder fine-tuned with a head.
 
     Texts go through the encoder's TF Hub preprocessor and encoder
-    (``hub.KerasLayer``); the head maps ``pooled_output`` to class scores.
+    (``hub.KerasLayer``); the head maps the encoder outputs to class scores.
     With ``head="auto"`` a binary ``y`` gets Dropout then one sigmoid unit
-    (binary cross-entropy) and a multi-class ``y`` Dropout then a softmax
-    (sparse categorical cross-entropy). Training uses AdamW with linear
-    warm-up and linear decay, as BERT was fine-tuned.
+    (binary cross-entropy), a multi-class ``y`` Dropout then a softmax
+    (sparse categorical cross-entropy), and a multi-label ``y`` (an indicator
+    matrix or a list of label sets) one sigmoid per label (binary
+    cross-entropy), as `sklearn.neural_network.MLPClassifier` does. Training
+    uses AdamW with linear warm-up and linear decay, as BERT was fine-tuned.
 
     Parameters
     ----------
@@ -36,53 +42,21 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         dependencies and needs no network; so does ``"tiny_random_en_uncased"``.
     head : str, default="auto"
         A registered head (``skbert.list_heads()``), or ``"auto"``:
-        ``"sigmoid"`` for binary targets, ``"softmax"`` otherwise.
-    dropout : float, default=0.1
-        Dropout rate before the head's output layer.
-    max_seq_length : int, default=128
-        Tokens per example after packing, ``[CLS]`` and ``[SEP]`` included;
-        longer texts are truncated (pairs: the longer segment first).
-    epochs : int, default=3
-        Passes over the training data.
-    batch_size : int, default=32
-        Examples per training step and per prediction batch.
-    learning_rate : float, default=3e-5
-        Peak learning rate of AdamW (BERT fine-tuning uses 2e-5 to 5e-5; a
-        frozen encoder wants more, e.g. 1e-3).
-    weight_decay : float, default=0.01
-        Decoupled weight decay of AdamW; LayerNorm weights and biases are exempt.
-    warmup_ratio : float, default=0.1
-        Share of the training steps over which the learning rate rises from 0.
-    train_encoder : bool, default=True
-        Fine-tune the encoder's weights too; False trains the head only.
+        ``"sigmoid"`` for binary targets, ``"softmax"`` for multi-class,
+        ``"multilabel"`` for multi-label ones.
+    {TRAINING_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
-        Weights by class label, multiplied into ``sample_weight``.
-    validation_fraction : float, default=0.1
-        Share of the training data held out to decide early stopping.
-    early_stopping : bool, default=False
-        Stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, and keep the best epoch's weights.
-    n_iter_no_change : int, default=2
-        Patience of early stopping, in epochs.
-    random_state : int, RandomState or None, default=None
-        Seed for weight initialisation, dropout and shuffling. An int makes
-        fits repeatable: it also seeds Python's, NumPy's and TensorFlow's
-        global generators (``tf_keras.utils.set_random_seed``).
-    verbose : int, default=0
-        0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch.
+        Weights by class label, multiplied into ``sample_weight`` (not for
+        multi-label targets).
+    {TRAINING_PARAMETERS_END}
 
     Attributes
     ----------
     classes_ : ndarray
-        The class labels, in the order of ``predict_proba``'s columns.
-    model_ : tf_keras.Model
-        The fitted network, strings in, logits out.
-    history_ : dict
-        Per-epoch ``loss`` (and ``val_loss`` with early stopping).
-    n_iter_ : int
-        Epochs run.
-    n_segments_ : int
-        1 when fitted on single texts, 2 on sentence pairs.
+        The class labels, in the order of ``predict_proba``'s columns; for
+        multi-label targets the labels of the indicator columns (0 .. n-1
+        for an indicator matrix).
+    {TRAINED_ATTRIBUTES}
 
     Examples
     --------
@@ -95,11 +69,24 @@ class BertClassifier(ClassifierMixin, BertEstimator):
     array(['pos', 'neg'], dtype='<U3')
     >>> clf.predict_proba(["good fun"]).shape
     (1, 2)
+
+    Multi-label targets, as label sets; ``predict`` gives an indicator matrix:
+
+    >>> tags = [{{"film"}}, {{"film", "fun"}}, {{"film"}}, {{"plot"}}] * 4
+    >>> clf.fit(X, tags).classes_
+    array(['film', 'fun', 'plot'], dtype='<U4')
+    >>> clf.predict(["great fun"]).shape
+    (1, 3)
     """
 
     _parameter_constraints: dict = {
-        **BertEstimator._parameter_constraints,
+        **BertModelEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _auto_heads = {
+        "binary": "sigmoid",
+        "multiclass": "softmax",
+        "multilabel": "multilabel",
     }
 
     def __init__(
@@ -107,7 +94,6 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         encoder=DEFAULT_ENCODER,
         head="auto",
         *,
-        dropout=0.1,
         max_seq_length=128,
         epochs=3,
         batch_size=32,
@@ -121,10 +107,10 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         n_iter_no_change=2,
         random_state=None,
         verbose=0,
+        **head_params,
     ):
         self.encoder = encoder
         self.head = head
-        self.dropout = dropout
         self.max_seq_length = max_seq_length
         self.epochs = epochs
         self.batch_size = batch_size
@@ -138,6 +124,12 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self._set_head_params(head_params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -147,8 +139,10 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         ----------
         X : sequence of str, or two-column array-like of str
             Texts, or sentence pairs (segment A, segment B).
-        y : array-like of shape (n_samples,)
-            Class labels of any type (str, int, bool); at least two classes.
+        y : array-like of shape (n_samples,), indicator matrix or label sets
+            Class labels of any type (str, int, bool), at least two classes;
+            or, for multi-label targets, a binary matrix of shape
+            (n_samples, n_labels) or a list of sets (lists, tuples) of labels.
         sample_weight : array-like of shape (n_samples,), optional
             Per-example weights of the loss.
 
@@ -158,30 +152,29 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         """
         segments = check_texts(X)
         n = len(segments[0])
-        classes, y_index = _check_labels(y, n)
         weights = check_sample_weight(sample_weight, n)
-        if self.class_weight is not None:
-            weights *= _class_weights(self.class_weight, classes, y_index)
-        config = self._network_config(
-            len(segments), len(classes), self._head_name(len(classes))
+        indicator = _check_multilabel(y, n)
+        if indicator is not None:
+            classes, targets = indicator
+            if self.class_weight is not None:
+                raise ValueError(
+                    "class_weight is not supported for multi-label y; weigh the "
+                    "texts with sample_weight instead."
+                )
+            task, stratify = "multilabel", None
+            detail = f"{len(classes)} labels"
+        else:
+            classes, y_index = _check_labels(y, n)
+            if self.class_weight is not None:
+                weights *= _class_weights(self.class_weight, classes, y_index)
+            task = "binary" if len(classes) == 2 else "multiclass"
+            targets, stratify = y_index.astype(np.float32), y_index
+            detail = f"{len(classes)} classes"
+        self._fit_network(
+            task, len(classes), detail, segments, targets, weights, stratify
         )
-        targets = y_index.astype(np.float32)
-        self._fit_network(config, segments, targets, weights, stratify=y_index)
         self.classes_ = classes
         return self
-
-    def _head_name(self, n_classes: int) -> str:
-        task = "binary" if n_classes == 2 else "multiclass"
-        if self.head == "auto":
-            return "sigmoid" if task == "binary" else "softmax"
-        spec = get_head(self.head)
-        if task not in spec.tasks:
-            raise ValueError(
-                f"head={self.head!r} serves {', '.join(spec.tasks)} targets, but y is "
-                f"{task} ({n_classes} classes); use head='auto' or one of: "
-                + ", ".join(h.name for h in list_heads() if task in h.tasks)
-            )
-        return self.head
 
     def decision_function(self, X) -> np.ndarray:
         """Class scores before the output activation (logits).
@@ -191,10 +184,10 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         ndarray of shape (n_samples,) for binary targets, else (n_samples, n_classes)
             For binary targets, positive scores favour ``classes_[1]``.
         """
-        logits = self._logits(X)
+        logits = self._outputs(X)
         if logits.shape[1] == 1:
             return logits[:, 0]
-        if len(self.classes_) == 2:
+        if len(self.classes_) == 2 and self.network_config_["task"] == "binary":
             return logits[:, 1] - logits[:, 0]
         return logits
 
@@ -204,24 +197,88 @@ class BertClassifier(ClassifierMixin, BertEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            For multi-label targets, each column is the probability of its
+            label on its own (rows need not sum to 1).
         """
-        logits = self._logits(X)
+        logits = self._outputs(X)
         if self.activation_ == "sigmoid":
-            positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
+            positive = 1.0 / (1.0 + np.exp(-logits))
+            if self.network_config_["task"] == "multilabel":
+                return positive
+            return np.column_stack([1.0 - positive[:, 0], positive[:, 0]])
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class label of each text.
+        """Most probable class label of each text (multi-label: each label > 0.5).
 
         Returns
         -------
-        ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        ndarray of shape (n_samples,), or (n_samples, n_labels) for multi-label
+            Labels from ``classes_``, or a 0/1 indicator matrix whose columns
+            are ``classes_``.
         """
         proba = self.predict_proba(X)
+        if self.network_config_["task"] == "multilabel":
+            return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _check_multilabel(y, n_samples: int):
+    """``(classes, indicator)`` if `y` is multi-label, else None.
+
+    `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
+    or a sequence of label collections (set, frozenset, list, tuple). Lists
+    of equal length holding only 0 and 1 are rows of an indicator matrix.
+    """
+    if (
+        isinstance(y, (list, tuple))
+        and y
+        and all(isinstance(v, (set, frozenset, list, tuple)) for v in y)
+        and not _is_indicator_rows(y)
+    ):
+        if len(y) != n_samples:
+            raise ValueError(
+                f"X has {n_samples} texts but y has {len(y)} label sets; pass one "
+                "set of labels per text."
+            )
+        labels = [label for labels in y for label in labels]
+        if any(label is None for label in labels):
+            raise ValueError("y holds None inside a label set; drop it from the set.")
+        try:
+            classes = np.unique(np.asarray(labels)) if labels else np.array([])
+        except TypeError:
+            raise ValueError(
+                "the label sets in y mix label types; use one type for all labels."
+            ) from None
+        if len(classes) == 0:
+            raise ValueError("y's label sets are all empty; there is nothing to learn.")
+        column = {label: i for i, label in enumerate(classes.tolist())}
+        indicator = np.zeros((n_samples, len(classes)), dtype=np.float32)
+        for row, labels in enumerate(y):
+            for label in labels:
+                indicator[row, column[label]] = 1.0
+        return classes, indicator
+    if not hasattr(y, "ndim") and not isinstance(y, (list, tuple)):
+        return None
+    try:
+        y = np.asarray(y)
+    except ValueError:
+        return None
+    if y.ndim != 2 or y.shape[1] < 2:
+        return None
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X has {n_samples} texts but y has {len(y)} rows; pass one row of "
+            "labels per text."
+        )
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        raise ValueError(
+            f"y has shape {y.shape}, so it is read as a multi-label indicator "
+            "matrix, but it holds values other than 0 and 1. Pass a 1-D array of "
+            "class labels, a 0/1 matrix, or a list of label sets."
+        )
+    return np.arange(y.shape[1]), y.astype(np.float32)
 
 
 def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -233,8 +290,8 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(
-            f"y has shape {y.shape}; BertClassifier takes one label per text, a 1-D "
-            "array of class labels."
+            f"y has shape {y.shape}; BertClassifier takes a 1-D array of class "
+            "labels, a 2-D 0/1 indicator matrix or a list of label sets."
         )
     if len(y) != n_samples:
         raise ValueError(
@@ -260,6 +317,15 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
             f"y has a single class ({classes[0]!r}); a classifier needs at least two."
         )
     return classes, index
+
+
+def _is_indicator_rows(y) -> bool:
+    rows = [v for v in y if not isinstance(v, (set, frozenset))]
+    return (
+        len(rows) == len(y)
+        and len({len(v) for v in rows}) == 1
+        and all(type(x) in (int, bool) and x in (0, 1) for v in rows for x in v)
+    )
 
 
 def _has_mixed_or_none(y) -> bool:

@@ -35,10 +35,20 @@ def _encoders(args) -> None:
     import skbert
 
     rows = [
-        (s.name, _count(s.parameters), s.source, s.description)
+        (s.name, _count(s.parameters), s.source, _provider(s.source), s.description)
         for s in skbert.list_encoders()
     ]
-    _print_table(rows, ("encoder", "params", "plugin", "description"))
+    _print_table(rows, ("encoder", "params", "plugin", "distribution", "description"))
+
+
+def _provider(plugin: str) -> str:
+    """``"distribution version"`` of the plugin named `plugin`."""
+    import skbert
+
+    for p in skbert.list_plugins():
+        if p.name == plugin:
+            return f"{p.distribution} {p.version}"
+    return "?"
 
 
 def _count(n: int | None) -> str:
@@ -51,10 +61,19 @@ def _heads(args) -> None:
     import skbert
 
     rows = [
-        (h.name, ",".join(h.tasks), h.source, h.description)
+        (
+            h.name,
+            ",".join(h.tasks),
+            ",".join(h.params()) or "-",
+            h.source,
+            _provider(h.source),
+            h.description,
+        )
         for h in skbert.list_heads()
     ]
-    _print_table(rows, ("head", "tasks", "plugin", "description"))
+    _print_table(
+        rows, ("head", "tasks", "options", "plugin", "distribution", "description")
+    )
 
 
 def _demo(args) -> None:

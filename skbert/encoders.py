@@ -8,6 +8,9 @@ from pathlib import Path
 from skbert.plugins import get_encoder, list_encoders
 from skbert.specs import ENCODER_DIR, PREPROCESS_DIR, EncoderSpec
 
+#: Name of the encoder's ``hub.KerasLayer`` inside skbert's models.
+ENCODER_LAYER = "encoder"
+
 
 class EncoderLoadError(RuntimeError):
     """An encoder's SavedModels could not be loaded."""
@@ -81,7 +84,7 @@ def load_encoder_layer(handle: str, trainable: bool):
     import tensorflow_hub as hub
 
     return _load(
-        handle, lambda h: hub.KerasLayer(h, trainable=trainable, name="encoder")
+        handle, lambda h: hub.KerasLayer(h, trainable=trainable, name=ENCODER_LAYER)
     )
 
 

@@ -56,12 +56,12 @@ def skbert_register_heads(register: Callable[[HeadSpec], None]) -> None:
 
     Examples
     --------
-    >>> import skbert, tf_keras
-    >>> def build(pooled, sequence, n_outputs, dropout=0.1):
-    ...     logits = tf_keras.layers.Dense(n_outputs)(pooled)
-    ...     loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    ...     return skbert.HeadOutput(logits, "softmax", loss)
+    >>> import skbert
+    >>> from skbert.layers import task_output
+    >>> def build(outputs, task, n_outputs, dropout=0.2):
+    ...     return task_output(outputs.pooled_output, task, n_outputs, dropout=dropout)
     >>> @skbert.hookimpl
     ... def skbert_register_heads(register):
-    ...     register(skbert.HeadSpec("plain_softmax", "Dense softmax", build))
+    ...     register(skbert.HeadSpec("pooled", "Dropout, then the task's output",
+    ...                              build, tasks=skbert.specs.TASKS))
     """

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 import tf_keras
 
-from skbert.encoders import load_encoder_layer, load_preprocessor, resolve_encoder
+from skbert.encoders import (
+    ENCODER_LAYER,
+    load_encoder_layer,
+    load_preprocessor,
+    resolve_encoder,
+)
+from skbert.layers import MaskedPooling
 from skbert.plugins import get_head
-from skbert.specs import EncoderSpec, HeadOutput, HeadSpec
+from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
 
 SEGMENT_NAMES = ("text_a", "text_b")
 
@@ -29,27 +36,32 @@ class TrimPadding(tf_keras.layers.Layer):
 
 def build_model(
     encoder: EncoderSpec,
-    head: HeadSpec,
+    head: HeadSpec | None,
     *,
     n_segments: int,
-    n_outputs: int,
     max_seq_length: int,
     train_encoder: bool,
-    head_params: dict,
-) -> tuple[tf_keras.Model, HeadOutput]:
-    """Build strings → logits as one tf_keras model.
+    task: str | None = None,
+    n_outputs: int | None = None,
+    head_params: dict | None = None,
+    pooling: str = "pooled",
+) -> tuple[tf_keras.Model, HeadOutput | None]:
+    """Build strings → logits (or → embeddings) as one tf_keras model.
 
     One string input per segment; each is tokenized by the preprocessor's
     ``tokenize``, the segments are packed by its ``bert_pack_inputs`` to
-    `max_seq_length` and trimmed to the batch's longest, the encoder
-    (``hub.KerasLayer``, trainable when `train_encoder`) runs on them, and
-    `head` maps its outputs to logits.
+    `max_seq_length` and trimmed to the batch's longest, and the encoder
+    (``hub.KerasLayer``, trainable when `train_encoder`) runs on them. With a
+    `head`, the head maps the encoder outputs to logits for `task`; without
+    one, the model outputs embeddings pooled as `pooling` says
+    (``"pooled"``: the encoder's ``pooled_output``; ``"mean"``, ``"max"``,
+    ``"cls"``: over ``sequence_output``).
 
     Returns
     -------
     model : tf_keras.Model
-        Maps ``n_segments`` string tensors ``[batch]`` to logits.
-    head : HeadOutput
+        Maps ``n_segments`` string tensors ``[batch]`` to ``[batch, units]``.
+    head : HeadOutput or None
         The head's activation and loss.
     """
     preprocessor_handle, encoder_handle = encoder.handles()
@@ -66,17 +78,27 @@ def build_model(
         name="pack_inputs",
     )
     packed = TrimPadding(name="trim_padding")(pack([tokenize(x) for x in inputs]))
-    outputs = encoder_layer(packed)
-    head_output = head.build(
-        outputs["pooled_output"], outputs["sequence_output"], n_outputs, **head_params
+    raw = encoder_layer(packed)
+    outputs = EncoderOutputs(
+        raw["pooled_output"], raw["sequence_output"], packed["input_mask"]
     )
-    model = tf_keras.Model(inputs, head_output.logits)
+    head_output = None
+    if head is not None:
+        head_output = head.build(outputs, task, n_outputs, **(head_params or {}))
+        result = head_output.logits
+    elif pooling == "pooled":
+        result = outputs.pooled_output
+    else:
+        result = MaskedPooling(pooling, name=f"{pooling}_pooling")(
+            [outputs.sequence_output, outputs.input_mask]
+        )
+    model = tf_keras.Model(inputs, result)
     # The restored functions use the preprocessor's lookup table: keep it alive.
     model.preprocessor = preprocessor
     return model, head_output
 
 
-def build_from_config(config: dict) -> tuple[tf_keras.Model, HeadOutput]:
+def build_from_config(config: dict) -> tuple[tf_keras.Model, HeadOutput | None]:
     """Build the model that a network config describes (see `build_model`)."""
     encoder = resolve_encoder(config["encoder"])
     if config["max_seq_length"] > encoder.max_seq_length:
@@ -84,15 +106,57 @@ def build_from_config(config: dict) -> tuple[tf_keras.Model, HeadOutput]:
             f"max_seq_length={config['max_seq_length']} is longer than encoder "
             f"{encoder.name!r} allows ({encoder.max_seq_length}); lower it."
         )
+    head = config.get("head")
     return build_model(
         encoder,
-        get_head(config["head"]),
+        get_head(head) if head else None,
         n_segments=config["n_segments"],
-        n_outputs=config["n_outputs"],
         max_seq_length=config["max_seq_length"],
         train_encoder=config["train_encoder"],
-        head_params=config["head_params"],
+        task=config.get("task"),
+        n_outputs=config.get("n_outputs"),
+        head_params=config.get("head_params"),
+        pooling=config.get("pooling", "pooled"),
     )
+
+
+def trained_weights(model: tf_keras.Model, config: dict) -> dict[str, np.ndarray]:
+    """The weights a fit changed, by name: all of them, or the head's if frozen.
+
+    A frozen encoder's weights are those of its SavedModel, so they are
+    left out and come back from it when the model is rebuilt.
+    """
+    weights = {}
+    for layer in model.layers:
+        if layer.name == ENCODER_LAYER and not config["train_encoder"]:
+            continue
+        for i, value in enumerate(layer.get_weights()):
+            weights[f"{layer.name}/{i}"] = value
+    return weights
+
+
+def set_trained_weights(
+    model: tf_keras.Model, config: dict, weights: dict[str, np.ndarray]
+) -> None:
+    """Put `trained_weights` back; `ValueError` names the first that does not fit."""
+    expected = trained_weights(model, config)
+    if set(expected) != set(weights):
+        missing = sorted(set(expected) - set(weights))
+        extra = sorted(set(weights) - set(expected))
+        raise ValueError(
+            "The saved weights do not match the network: "
+            f"missing {missing[:3]}, unexpected {extra[:3]}."
+        )
+    for name, value in expected.items():
+        if value.shape != weights[name].shape:
+            raise ValueError(
+                f"Saved weight {name!r} has shape {weights[name].shape}; the network "
+                f"needs {value.shape}."
+            )
+    for layer in model.layers:
+        count = len(layer.get_weights())
+        if count and f"{layer.name}/0" in weights:
+            layer.set_weights([weights[f"{layer.name}/{i}"] for i in range(count)])
 
 
 def text_dataset(

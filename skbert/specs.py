@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ class EncoderSpec:
     build : callable, optional
         ``build(out_dir)`` writes ``out_dir/preprocess`` and
         ``out_dir/encoder``; for encoders made locally.
+    revision : str
+        For built encoders: names the version of what `build` makes (e.g.
+        a checksum of its source weights); a new revision is built anew
+        instead of reusing the cached one.
     source : str
         Filled in by the registry: the plugin that registered the spec.
 
@@ -66,6 +71,7 @@ class EncoderSpec:
     max_seq_length: int = 512
     parameters: int | None = None
     build: Callable[[Path], None] | None = None
+    revision: str = ""
     source: str = ""
 
     def __post_init__(self):
@@ -81,8 +87,32 @@ class EncoderSpec:
             return self.preprocessor, self.encoder
         from skbert.cache import built_encoder_dir
 
-        path = built_encoder_dir(self.name, self.build)
+        key = f"{self.name}@{self.revision}" if self.revision else self.name
+        path = built_encoder_dir(key, self.build)
         return str(path / PREPROCESS_DIR), str(path / ENCODER_DIR)
+
+
+#: The targets a head can serve, as estimators name them.
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderOutputs:
+    """What the encoder hands a head, as Keras tensors.
+
+    Parameters
+    ----------
+    pooled_output : tensor
+        ``[batch, hidden]``, the encoder's summary of each input.
+    sequence_output : tensor
+        ``[batch, length, hidden]``, one vector per token.
+    input_mask : tensor
+        ``[batch, length]``, 1 for real tokens, 0 for padding.
+    """
+
+    pooled_output: Any
+    sequence_output: Any
+    input_mask: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +123,11 @@ class HeadOutput:
     ----------
     logits : tensor
         Output scores before the activation, shape ``[batch, units]``.
-    activation : {"sigmoid", "softmax"}
-        Maps logits to probabilities; with ``"sigmoid"`` and one unit the
-        task is binary.
+    activation : {"sigmoid", "softmax", "linear"}
+        Maps logits to predictions. ``"sigmoid"`` with one unit is a binary
+        classifier, with several a multi-label one; ``"linear"`` is regression.
     loss : tf_keras loss
-        Loss on the logits (``from_logits=True``).
+        Loss on the logits (``from_logits=True`` for classifiers).
     """
 
     logits: Any
@@ -116,24 +146,30 @@ class HeadSpec:
     description : str
         One line for listings.
     build : callable
-        ``build(pooled_output, sequence_output, n_outputs, **params)``
-        returns a `HeadOutput`. ``n_outputs`` is the number of classes of
-        ``y`` (a binary head may use one unit for two classes);
-        ``params`` are the estimator's head options (``dropout``).
+        ``build(outputs, task, n_outputs, **params)`` returns a
+        `HeadOutput`. ``outputs`` is an `EncoderOutputs`; ``task`` one of
+        `tasks`; ``n_outputs`` the number of classes, labels or regression
+        targets (a binary head may use one unit for two classes). ``params``
+        are the estimator's ``head__*`` parameters with the prefix dropped;
+        the keyword arguments of `build` and their defaults are the head's
+        options.
     tasks : tuple of str
-        The targets the head serves: ``"binary"``, ``"multiclass"``.
+        The targets the head serves, from ``"binary"``, ``"multiclass"``,
+        ``"multilabel"`` and ``"regression"``.
     source : str
         Filled in by the registry: the plugin that registered the spec.
 
     Examples
     --------
-    >>> import tf_keras
-    >>> def build(pooled, sequence, n_outputs, dropout=0.1):
-    ...     logits = tf_keras.layers.Dense(n_outputs)(pooled)
-    ...     loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    ...     return HeadOutput(logits, "softmax", loss)
-    >>> spec = HeadSpec("plain_softmax", "Dense softmax, no dropout", build,
-    ...                 tasks=("binary", "multiclass"))
+    >>> from skbert.layers import task_output
+    >>> def build(outputs, task, n_outputs, units=64):
+    ...     import tf_keras
+    ...     hidden = tf_keras.layers.Dense(units, "relu")(outputs.pooled_output)
+    ...     return task_output(hidden, task, n_outputs)
+    >>> spec = HeadSpec("relu_mlp", "Dense(units, relu), then the task's output",
+    ...                 build, tasks=("binary", "multiclass", "regression"))
+    >>> spec.params()
+    {'units': 64}
     """
 
     name: str
@@ -141,3 +177,31 @@ class HeadSpec:
     build: Callable[..., HeadOutput]
     tasks: tuple[str, ...] = ("binary", "multiclass")
     source: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.tasks) - set(TASKS)
+        if unknown:
+            raise ValueError(
+                f"HeadSpec {self.name!r} names unknown tasks {sorted(unknown)}; "
+                f"choose from {', '.join(TASKS)}."
+            )
+
+    def params(self) -> dict[str, Any]:
+        """The head's options and their defaults, from `build`'s signature."""
+        signature = inspect.signature(self.build)
+        return {
+            name: p.default
+            for name, p in list(signature.parameters.items())[3:]
+            if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY
+        }
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        """Raise `ValueError` if `params` holds an option `build` does not take."""
+        known = self.params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            options = ", ".join(f"head__{k}" for k in known) or "none"
+            raise ValueError(
+                f"head {self.name!r} has no option {', '.join(unknown)}; its "
+                f"options are: {options}."
+            )

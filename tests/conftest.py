@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +16,22 @@ import pytest
 TINY = "tiny_random_en_uncased"
 
 
+#: The encoder that the example plugin skbert-checkpoints makes of the
+#: checkpoint folder written at start-up.
+LOCAL_CHECKPOINT = "local_tiny_bert"
+
+
 def pytest_configure(config):
+    from checkpoints import TINY_CONFIG, TINY_VOCAB, tiny_weights, write_checkpoint
+
     # One fresh cache per run, shared with the subprocesses tests start.
     os.environ["SKBERT_HOME"] = tempfile.mkdtemp(prefix="skbert-test-home-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # A folder of checkpoints for the example plugin skbert-checkpoints.
+    folder = Path(tempfile.mkdtemp(prefix="skbert-test-checkpoints-"))
+    weights = tiny_weights(TINY_CONFIG, std=0.02)
+    write_checkpoint(folder / "Tiny-BERT", TINY_CONFIG, weights, TINY_VOCAB)
+    os.environ["SKBERT_CHECKPOINTS"] = str(folder)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -38,8 +38,8 @@ def test_outputs_keep_the_original_labels(fitted, toy):
 
 def test_default_binary_head_is_the_seed_head(fitted):
     layers = {layer.name: layer for layer in fitted.model_.layers}
-    assert layers["head_dropout"].rate == 0.1
-    assert layers["classifier"].units == 1
+    assert layers["output_dropout"].rate == 0.1
+    assert layers["output"].units == 1
     assert layers["encoder"].trainable
     assert type(layers["encoder"]).__name__ == "KerasLayer"
 
@@ -50,7 +50,7 @@ def test_multiclass_softmax_with_int_labels(toy):
     labels[::5] = 11  # a third class: every fifth text, whatever it says
     clf = tiny_classifier(epochs=2).fit(X, labels)
     assert clf.classes_.tolist() == [3, 7, 11]
-    assert clf.model_.get_layer("classifier").units == 3
+    assert clf.model_.get_layer("output").units == 3
     assert clf.predict_proba(X[:4]).shape == (4, 3)
     assert clf.decision_function(X[:4]).shape == (4, 3)
     assert clf.predict(X[:4]).dtype.kind == "i"
@@ -118,13 +118,16 @@ print("identical")
 
 
 def test_clone_and_params():
-    clf = BertClassifier(TINY, dropout=0.3, epochs=2)
+    clf = BertClassifier(TINY, head__dropout=0.3, epochs=2)
     assert is_classifier(clf)
     params = clf.get_params()
-    assert params["encoder"] == TINY and params["dropout"] == 0.3
+    assert params["encoder"] == TINY and params["head__dropout"] == 0.3
     assert params["max_seq_length"] == 128 and params["learning_rate"] == 3e-5
-    twin = clone(clf).set_params(dropout=0.2)
-    assert twin.dropout == 0.2 and clf.dropout == 0.3
+    twin = clone(clf).set_params(head__dropout=0.2, head__hidden_units=(8,))
+    assert twin.head__dropout == 0.2 and clf.head__dropout == 0.3
+    assert twin.get_params()["head__hidden_units"] == (8,)
+    assert "head__hidden_units" not in clf.get_params()
+    assert "head__dropout=0.3" in repr(clf)
     tags = clf.__sklearn_tags__()
     assert tags.input_tags.string and not tags.input_tags.two_d_array
 
@@ -136,10 +139,14 @@ def test_grid_search_over_a_pipeline_with_string_labels(toy):
         tiny_classifier(),
     )
     grid = GridSearchCV(
-        pipe, {"bertclassifier__dropout": [0.0, 0.2]}, cv=2, error_score="raise"
+        pipe,
+        {"bertclassifier__head__dropout": [0.0, 0.2]},
+        cv=2,
+        error_score="raise",
     )
     grid.fit(np.array(X[:96], dtype=object), y[:96])
-    assert set(grid.cv_results_["param_bertclassifier__dropout"]) == {0.0, 0.2}
+    assert set(grid.cv_results_["param_bertclassifier__head__dropout"]) == {0.0, 0.2}
+    assert grid.best_estimator_[-1].get_params()["head__dropout"] in (0.0, 0.2)
     assert grid.best_estimator_.predict(X_test[:5]).dtype == object
     assert grid.score(X_test, y_test) > 0.7
 

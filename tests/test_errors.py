@@ -5,7 +5,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from conftest import TINY, tiny_classifier
-from skbert import BertClassifier, EncoderLoadError
+from skbert import BertClassifier, BertRegressor, EncoderLoadError
 
 X2 = ["a good film", "a bad film"]
 
@@ -25,7 +25,11 @@ X2 = ["a good film", "a bad film"]
         (X2, [0.0, float("nan")], ValueError, r"y\[1\] is nan"),
         (X2, [1, "a"], ValueError, "y mixes label types"),
         (X2, [0.5, 1.5], ValueError, "Unknown label type"),
-        (X2, [[0, 1], [1, 0]], ValueError, "one label per text"),
+        (X2, np.array([[0, 2], [1, 0]]), ValueError, "values other than 0 and 1"),
+        (X2, [set(), set()], ValueError, "label sets are all empty"),
+        (X2, [{"a"}], ValueError, "X has 2 texts but y has 1 label sets"),
+        (X2, [{"a", None}, {"b"}], ValueError, "None inside a label set"),
+        (X2, np.zeros((2, 2, 2)), ValueError, r"y has shape \(2, 2, 2\)"),
         (X2, None, ValueError, "y is None"),
     ],
 )
@@ -49,7 +53,11 @@ def test_bad_fit_input(X, y, error, message):
             {"epochs": 0},
             "'epochs' parameter of BertClassifier must be an int in the range",
         ),
-        ({"dropout": 1.0}, "'dropout' parameter"),
+        (
+            {"head__dropuot": 0.2},
+            "head 'sigmoid' has no option dropuot; its options are: head__dropout",
+        ),
+        ({"head": "linear"}, "head='linear' serves regression targets, but y is "),
         ({"class_weight": "even"}, "'class_weight' parameter"),
         ({"max_seq_length": 1024}, "max_seq_length=1024 is longer than encoder"),
         (
@@ -74,6 +82,32 @@ def test_bad_parameters(params, message):
 def test_bad_sample_weight(weights, message):
     with pytest.raises(ValueError, match=message):
         BertClassifier(TINY).fit(X2, [0, 1], sample_weight=weights)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (["a", "b"], "y must hold numbers"),
+        ([1.0, float("nan")], "NaN or infinity"),
+        ([1.0, 2.0, 3.0], r"y has shape \(3,\); expected \(2,\)"),
+        (None, "y is None"),
+    ],
+)
+def test_bad_regression_targets(y, message):
+    with pytest.raises(ValueError, match=message):
+        BertRegressor(TINY).fit(X2, y)
+
+
+def test_head_options_need_the_prefix():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dropout'"):
+        BertClassifier(TINY, dropout=0.1)
+    with pytest.raises(TypeError, match="passed as head__<option>"):
+        BertRegressor(TINY, hidden=3)
+
+
+def test_class_weight_is_refused_for_multilabel():
+    with pytest.raises(ValueError, match="class_weight is not supported"):
+        BertClassifier(TINY, class_weight="balanced").fit(X2, [[0, 1], [1, 1]])
 
 
 def test_sigmoid_head_refuses_multiclass():

@@ -1,13 +1,16 @@
 """Plugin discovery on real entry points: built-ins, the example plugin, failures."""
 
 import inspect
+import os
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import skbert
-from conftest import TINY, run_python
-from skbert import hookspecs
+from conftest import LOCAL_CHECKPOINT, TINY, run_python, tiny_classifier
+from skbert import BertClassifier, hookspecs
 
 
 def test_builtin_plugins_register_presets_and_heads():
@@ -22,25 +25,65 @@ def test_builtin_plugins_register_presets_and_heads():
     assert encoders[TINY].source == "skbert.default_plugins.tiny_random"
     heads = {h.name: h for h in skbert.list_heads()}
     assert heads["sigmoid"].tasks == ("binary",)
+    assert heads["linear"].tasks == ("regression",)
+    assert heads["mlp"].tasks == heads["sequence"].tasks == skbert.specs.TASKS
     assert heads["softmax"].source == "skbert.default_plugins.heads"
+    assert heads["mlp"].params() == {
+        "hidden_units": (256,),
+        "activation": "gelu",
+        "dropout": 0.1,
+    }
     loaded = {p.name: p for p in skbert.list_plugins()}
     for name in skbert.plugins.DEFAULT_PLUGINS:
         assert loaded[name].status == "loaded"
 
 
-def test_example_plugin_is_found_through_its_entry_point():
-    plugin = {p.name: p for p in skbert.list_plugins()}["mlp_head"]
-    assert (plugin.distribution, plugin.status) == ("skbert-mlp-head", "loaded")
-    assert skbert.get_head("mlp").source == "mlp_head"
+def test_example_plugins_are_found_through_their_entry_points():
+    plugins = {p.name: p for p in skbert.list_plugins()}
+    assert (plugins["cnn_head"].distribution, plugins["cnn_head"].status) == (
+        "skbert-cnn-head",
+        "loaded",
+    )
+    assert plugins["checkpoints"].distribution == "skbert-checkpoints"
+    assert plugins["checkpoints"].version == "0.1.0"
+    assert skbert.get_head("cnn").source == "cnn_head"
+    spec = skbert.get_encoder(LOCAL_CHECKPOINT)
+    assert (spec.source, spec.hidden_size) == ("checkpoints", 16)
+    assert "pooler pooling" in spec.description
 
 
-def test_example_plugin_head_trains_by_name(toy):
-    from conftest import tiny_classifier
-
+def test_example_head_plugin_trains_by_name_with_its_options(toy):
     X, y, X_test, y_test = toy
-    clf = tiny_classifier(head="mlp").fit(X, y)
-    assert "mlp_hidden" in [layer.name for layer in clf.model_.layers]
+    clf = tiny_classifier(head="cnn", head__kernel_sizes=(2, 3)).fit(X, y)
+    names = [layer.name for layer in clf.model_.layers]
+    assert "cnn_conv_3" in names and "cnn_conv_4" not in names
     assert clf.score(X_test, y_test) > 0.9
+
+
+def test_example_encoder_plugin_converts_its_checkpoint_and_fits(toy):
+    X, y, X_test, y_test = toy
+    clf = BertClassifier(
+        LOCAL_CHECKPOINT,
+        "sequence",  # attention over the letters' vectors: the checkpoint is random
+        epochs=6,
+        batch_size=8,
+        learning_rate=3e-3,
+        max_seq_length=32,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    spec = skbert.get_encoder(LOCAL_CHECKPOINT)
+    home = Path(os.environ["SKBERT_HOME"]) / "encoders"
+    assert (home / f"{LOCAL_CHECKPOINT}@{spec.revision}" / ".complete").exists()
+
+
+def test_cli_lists_plugins_with_distribution_and_version():
+    out = run_python("from skbert.cli import main; main(['plugins'])").stdout
+    assert re.search(r"checkpoints\s+skbert-checkpoints\s+0\.1\.0\s+loaded", out)
+    heads = run_python("from skbert.cli import main; main(['heads'])").stdout
+    assert re.search(r"cnn\s.*cnn_head", heads)
+    encoders = run_python("from skbert.cli import main; main(['encoders'])").stdout
+    assert LOCAL_CHECKPOINT in encoders
 
 
 def test_unknown_names_list_the_known_ones():
@@ -121,7 +164,7 @@ def test_broken_duplicate_and_blocked_plugins(tmp_path):
         env={"PYTHONPATH": str(tmp_path), "SKBERT_BLOCK_PLUGINS": "blocked, other"},
     ).stdout
     assert "'broken': 'failed'" in out and "'blocked': 'blocked'" in out
-    assert "'raises': 'failed'" in out and "'mlp_head': 'loaded'" in out
+    assert "'raises': 'failed'" in out and "'cnn_head': 'loaded'" in out
     assert "'softmax': 'skbert.default_plugins.heads'" in out
     assert "'dupe_extra': 'dupe'" in out
     assert "PluginWarning skbert plugin 'broken' (skbert-broken 1.0) is skipped" in out

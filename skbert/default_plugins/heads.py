@@ -1,36 +1,93 @@
-"""The classic classification heads over ``pooled_output``."""
+"""Built-in heads, registered exactly as a third-party plugin registers its own.
+
+The first four are the classic output layers over ``pooled_output``, one
+per task; ``mlp`` and ``sequence`` are bodies that serve every task.
+"""
 
 from __future__ import annotations
 
 from skbert.hookspecs import hookimpl
-from skbert.specs import HeadOutput, HeadSpec
+from skbert.specs import TASKS, HeadSpec
 
 
-def sigmoid_head(pooled_output, sequence_output, n_outputs, dropout=0.1):
+def sigmoid_head(outputs, task, n_outputs, dropout=0.1):
     """Dropout, then one sigmoid unit with binary cross-entropy (TF Hub's tutorial)."""
-    import tf_keras
+    from skbert.layers import task_output
 
-    x = tf_keras.layers.Dropout(dropout, name="head_dropout")(pooled_output)
-    logits = tf_keras.layers.Dense(1, name="classifier")(x)
-    loss = tf_keras.losses.BinaryCrossentropy(from_logits=True)
-    return HeadOutput(logits, "sigmoid", loss)
+    return task_output(outputs.pooled_output, "binary", 1, dropout=dropout)
 
 
-def softmax_head(pooled_output, sequence_output, n_outputs, dropout=0.1):
+def softmax_head(outputs, task, n_outputs, dropout=0.1):
     """Dropout, then a softmax over the classes; sparse categorical cross-entropy."""
+    from skbert.layers import task_output
+
+    return task_output(outputs.pooled_output, "multiclass", n_outputs, dropout=dropout)
+
+
+def multilabel_head(outputs, task, n_outputs, dropout=0.1):
+    """Dropout, then one sigmoid per label; binary cross-entropy."""
+    from skbert.layers import task_output
+
+    return task_output(outputs.pooled_output, "multilabel", n_outputs, dropout=dropout)
+
+
+def linear_head(outputs, task, n_outputs, dropout=0.1):
+    """Dropout, then one linear unit per target; mean squared error."""
+    from skbert.layers import task_output
+
+    return task_output(outputs.pooled_output, "regression", n_outputs, dropout=dropout)
+
+
+def mlp_head(
+    outputs, task, n_outputs, hidden_units=(256,), activation="gelu", dropout=0.1
+):
+    """Dense layers (``hidden_units``, ``activation``) with dropout, then the output."""
     import tf_keras
 
-    x = tf_keras.layers.Dropout(dropout, name="head_dropout")(pooled_output)
-    logits = tf_keras.layers.Dense(n_outputs, name="classifier")(x)
-    loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return HeadOutput(logits, "softmax", loss)
+    from skbert.layers import task_output
+
+    units = (hidden_units,) if isinstance(hidden_units, int) else tuple(hidden_units)
+    if not units or any(not isinstance(u, int) or u < 1 for u in units):
+        raise ValueError(
+            f"head__hidden_units={hidden_units!r}; expected a positive int or a "
+            "non-empty sequence of them, e.g. (256,) or (256, 64)."
+        )
+    x = outputs.pooled_output
+    for i, width in enumerate(units):
+        x = tf_keras.layers.Dropout(dropout, name=f"mlp_dropout_{i}")(x)
+        x = tf_keras.layers.Dense(width, activation=activation, name=f"mlp_hidden_{i}")(
+            x
+        )
+    return task_output(x, task, n_outputs, dropout=dropout)
+
+
+def sequence_head(outputs, task, n_outputs, pooling="attention", dropout=0.1):
+    """Pool ``sequence_output`` (attention, mean, max or cls), then the output."""
+    from skbert.layers import AttentionPooling, MaskedPooling, task_output
+
+    if pooling not in ("attention", *MaskedPooling.MODES):
+        raise ValueError(
+            f"head__pooling={pooling!r}; choose attention, "
+            + ", ".join(MaskedPooling.MODES)
+            + "."
+        )
+    pool = (
+        AttentionPooling(name="attention_pooling")
+        if pooling == "attention"
+        else MaskedPooling(pooling, name=f"{pooling}_pooling")
+    )
+    pooled = pool([outputs.sequence_output, outputs.input_mask])
+    return task_output(pooled, task, n_outputs, dropout=dropout)
 
 
 @hookimpl
 def skbert_register_heads(register):
-    register(HeadSpec("sigmoid", sigmoid_head.__doc__, sigmoid_head, ("binary",)))
-    register(
-        HeadSpec(
-            "softmax", softmax_head.__doc__, softmax_head, ("binary", "multiclass")
-        )
-    )
+    for name, build, tasks in [
+        ("sigmoid", sigmoid_head, ("binary",)),
+        ("softmax", softmax_head, ("binary", "multiclass")),
+        ("multilabel", multilabel_head, ("multilabel",)),
+        ("linear", linear_head, ("regression",)),
+        ("mlp", mlp_head, TASKS),
+        ("sequence", sequence_head, TASKS),
+    ]:
+        register(HeadSpec(name, build.__doc__, build, tasks))

@@ -1,0 +1,304 @@
+"""`save` and `load`: a fitted estimator as a directory that is safe to load.
+
+A saved estimator is a directory with two files:
+
+- ``skbert.json``: the format version, the estimator's class (one of
+  skbert's, looked up in a fixed table), its parameters, its fitted
+  attributes, the encoder it needs and which plugin provides it, the versions
+  it was saved with, and the sha256 of the weights file;
+- ``weights.safetensors``: the weights the fit changed (all of them after
+  fine-tuning; the head's only with a frozen encoder, whose weights come
+  back from the encoder itself).
+
+Loading reads JSON and safetensors only: nothing is unpickled and no code
+or SavedModel in the directory is run. The encoder is loaded from where it
+was registered (a plugin preset or a local path), never from the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "skbert-estimator"
+FORMAT_VERSION = 1
+CONFIG_FILE = "skbert.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+class ModelFormatError(ValueError):
+    """A saved estimator cannot be read: corrupt, incomplete or from a newer skbert."""
+
+
+def _estimator_classes() -> dict[str, type]:
+    from skbert.classifier import BertClassifier
+    from skbert.regressor import BertRegressor
+    from skbert.vectorizer import BertVectorizer
+
+    return {c.__name__: c for c in (BertClassifier, BertRegressor, BertVectorizer)}
+
+
+def save(estimator, path) -> None:
+    """Write fitted `estimator` to the new (or empty) directory `path`.
+
+    See `BertEstimator.save`.
+    """
+    from safetensors.numpy import save_file
+    from sklearn.utils.validation import check_is_fitted
+
+    from skbert.encoders import resolve_encoder
+    from skbert.model import trained_weights
+
+    check_is_fitted(estimator, "model_")
+    name = type(estimator).__name__
+    if name not in _estimator_classes():
+        raise TypeError(f"save() takes skbert's estimators, not {name}.")
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(
+            f"{path} exists and is not an empty directory; save to a new path."
+        )
+    fitted = {
+        k: v
+        for k, v in vars(estimator).items()
+        if k.endswith("_") and not k.startswith("_") and k != "model_"
+    }
+    spec = resolve_encoder(estimator.network_config_["encoder"])
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "estimator": name,
+        "params": _encode(estimator.get_params(deep=False), "params"),
+        "fitted": _encode(fitted, "fitted attributes"),
+        "encoder": {
+            "name": estimator.network_config_["encoder"],
+            "plugin": spec.source,
+            "distribution": _distribution_of(spec.source),
+        },
+        "versions": _versions(),
+    }
+    weights = trained_weights(estimator.model_, estimator.network_config_)
+    path.mkdir(parents=True, exist_ok=True)
+    save_file(weights, str(path / WEIGHTS_FILE))
+    document["weights_sha256"] = _sha256(path / WEIGHTS_FILE)
+    (path / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
+
+
+def load(path):
+    """Load an estimator written by ``estimator.save(path)``.
+
+    Only ``skbert.json`` and ``weights.safetensors`` are read; nothing is
+    unpickled or executed. The estimator is returned fully built or not at
+    all.
+
+    Parameters
+    ----------
+    path : str or path
+        The directory `save` wrote.
+
+    Returns
+    -------
+    BertClassifier, BertRegressor or BertVectorizer
+
+    Raises
+    ------
+    ModelFormatError
+        The directory is not a saved estimator, is from a newer format, or
+        its weights are missing, truncated or altered.
+    ValueError
+        The encoder it needs is not installed (the message names the
+        plugin distribution that provided it).
+
+    Examples
+    --------
+    >>> import tempfile, skbert
+    >>> vec = skbert.BertVectorizer("tiny_random_en_uncased").fit(["a text"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     vec.save(tmp + "/vec")
+    ...     skbert.load(tmp + "/vec").transform(["a text"]).shape
+    (1, 32)
+    """
+    from skbert.encoders import resolve_encoder
+    from skbert.model import build_from_config, set_trained_weights
+
+    path = Path(path)
+    document = _read_document(path)
+    classes = _estimator_classes()
+    if document.get("estimator") not in classes:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} names estimator {document.get('estimator')!r}; "
+            f"skbert loads only {', '.join(classes)}."
+        )
+    weights = _read_weights(path, document.get("weights_sha256"))
+    try:
+        params = _decode(document["params"])
+        fitted = _decode(document["fitted"])
+        encoder = document["encoder"]
+        config = fitted["network_config_"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} is not a complete skbert estimator ({exc!r})."
+        ) from None
+    for name in fitted:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*_", name) or name == "model_":
+            raise ModelFormatError(f"{path / CONFIG_FILE} sets attribute {name!r}.")
+    encoder_path = Path(config["encoder"]).resolve()
+    if encoder_path == path.resolve() or path.resolve() in encoder_path.parents:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} asks for an encoder inside the saved directory; "
+            "skbert never loads SavedModels from a saved estimator."
+        )
+    try:
+        resolve_encoder(config["encoder"])
+    except ValueError as exc:
+        provider = encoder.get("distribution") or encoder.get("plugin") or "unknown"
+        raise ValueError(
+            f"The saved estimator needs encoder {config['encoder']!r}, which "
+            f"plugin {encoder.get('plugin')!r} of distribution {provider!r} "
+            f"registered when it was saved; install that plugin, then load again. "
+            f"({exc})"
+        ) from None
+    try:
+        estimator = classes[document["estimator"]](**params)
+    except TypeError as exc:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} has bad parameters: {exc}"
+        ) from None
+    model, _ = build_from_config(config)
+    try:
+        set_trained_weights(model, config, weights)
+    except ValueError as exc:
+        raise ModelFormatError(f"{path / WEIGHTS_FILE}: {exc}") from None
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
+    estimator.model_ = model
+    return estimator
+
+
+def _read_document(path: Path) -> dict:
+    config_file = path / CONFIG_FILE
+    if not config_file.is_file():
+        raise ModelFormatError(
+            f"{path} is not a saved skbert estimator: it has no {CONFIG_FILE}. "
+            "Save one with estimator.save(path)."
+        )
+    try:
+        document = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{config_file} is not valid JSON: {exc}.") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFormatError(f"{config_file} is not a skbert estimator file.")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{config_file} has format version {version!r}; this skbert reads "
+            f"version {FORMAT_VERSION}. It was saved by skbert "
+            f"{document.get('versions', {}).get('skbert', 'unknown')}: load it "
+            "with that version."
+        )
+    return document
+
+
+def _read_weights(path: Path, expected_sha256) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    weights_file = path / WEIGHTS_FILE
+    if not weights_file.is_file():
+        raise ModelFormatError(f"{path} has no {WEIGHTS_FILE}; the save is incomplete.")
+    if _sha256(weights_file) != expected_sha256:
+        raise ModelFormatError(
+            f"{weights_file} does not match the sha256 recorded in {CONFIG_FILE}: "
+            "it was truncated or changed after saving. Save the estimator again."
+        )
+    return load_file(str(weights_file))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for dist in ("skbert", "tensorflow", "tensorflow-hub", "tf-keras"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "unknown"
+    return versions
+
+
+def _distribution_of(plugin: str) -> str:
+    from skbert.plugins import list_plugins
+
+    for info in list_plugins():
+        if info.name == plugin:
+            return info.distribution
+    return ""
+
+
+def _encode(value, what: str):
+    """Plain JSON for `value`, tagging what JSON cannot say (tuples, arrays)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, what) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, what) for v in value]
+    if isinstance(value, dict):
+        return {
+            "__dict__": [[_encode(k, what), _encode(v, what)] for k, v in value.items()]
+        }
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
+        return {
+            "__ndarray__": [_encode(v, what) for v in value.tolist()],
+            "dtype": value.dtype.str if value.dtype.kind != "O" else "object",
+            "shape": list(value.shape),
+        }
+    raise TypeError(
+        f"Cannot save {what}: {type(value).__name__} {value!r} has no safe JSON "
+        "form. Use plain values (e.g. an int random_state instead of a RandomState)."
+    )
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        return tuple(_decode(v) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+    if "__float__" in value:
+        return float(value["__float__"])
+    if "__ndarray__" in value:
+        items = [_decode(v) for v in value["__ndarray__"]]
+        if value["dtype"] == "object":
+            array = np.empty(len(items), dtype=object)
+            array[:] = items
+            return array
+        dtype = np.dtype(value["dtype"])
+        if dtype.kind not in "biufU":
+            raise ValueError(f"array dtype {value['dtype']!r} is not allowed")
+        return np.asarray(items, dtype=dtype).reshape(value["shape"])
+    raise ValueError(f"unknown value {value!r}")

@@ -1,0 +1,164 @@
+"""`BertRegressor`: a scikit-learn regressor on a TF Hub BERT encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+
+from skbert.base import (
+    TRAINED_ATTRIBUTES,
+    TRAINING_PARAMETERS,
+    TRAINING_PARAMETERS_END,
+    BertModelEstimator,
+)
+from skbert.classifier import DEFAULT_ENCODER
+from skbert.inputs import check_sample_weight, check_texts
+
+
+class BertRegressor(RegressorMixin, BertModelEstimator):
+    __doc__ = f"""Text regressor: a TF Hub BERT encoder fine-tuned with a linear head.
+
+    The head (``head="auto"``: ``"linear"``, Dropout then one linear unit per
+    target) is trained with mean squared error on standardized targets; the
+    scaling is undone in `predict`, so predictions are in the units of ``y``.
+
+    Parameters
+    ----------
+    encoder : str or path, default="minilm_l6_en_uncased"
+        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
+        preset, or a local directory with ``preprocess/`` and ``encoder/``
+        SavedModels.
+    head : str, default="auto"
+        A registered head serving regression (``"linear"``, ``"mlp"``,
+        ``"sequence"``, ...), or ``"auto"`` for ``"linear"``.
+    {TRAINING_PARAMETERS}
+    {TRAINING_PARAMETERS_END}
+
+    Attributes
+    ----------
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Mean and standard deviation of the training targets (scale 1 where
+        a target is constant).
+    n_outputs_ : int
+        Number of targets; ``predict`` returns a 1-D array when ``y`` was 1-D.
+    {TRAINED_ATTRIBUTES}
+
+    Examples
+    --------
+    >>> from skbert import BertRegressor
+    >>> reg = BertRegressor("tiny_random_en_uncased", epochs=20, batch_size=4,
+    ...                     learning_rate=3e-3, random_state=0)
+    >>> X = ["one star", "two stars", "four stars", "five stars"] * 4
+    >>> y = [1.0, 2.0, 4.0, 5.0] * 4
+    >>> reg.fit(X, y).predict(["one star", "five stars"]).round()
+    array([1., 5.])
+    """
+
+    _auto_heads = {"regression": "linear"}
+
+    def __init__(
+        self,
+        encoder=DEFAULT_ENCODER,
+        head="auto",
+        *,
+        max_seq_length=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate=3e-5,
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        train_encoder=True,
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=2,
+        random_state=None,
+        verbose=0,
+        **head_params,
+    ):
+        self.encoder = encoder
+        self.head = head
+        self.max_seq_length = max_seq_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.train_encoder = train_encoder
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_head_params(head_params)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fine-tune the encoder and head on texts `X` and targets `y`.
+
+        Parameters
+        ----------
+        X : sequence of str, or two-column array-like of str
+            Texts, or sentence pairs (segment A, segment B).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-example weights of the loss.
+
+        Returns
+        -------
+        self : BertRegressor
+        """
+        segments = check_texts(X)
+        n = len(segments[0])
+        y = _check_targets(y, n)
+        weights = check_sample_weight(sample_weight, n)
+        targets = y.reshape(n, -1)
+        mean = targets.mean(axis=0)
+        scale = targets.std(axis=0)
+        scale[scale == 0] = 1.0
+        scaled = ((targets - mean) / scale).astype(np.float32)
+        n_outputs = targets.shape[1]
+        self._fit_network(
+            "regression",
+            n_outputs,
+            f"{n_outputs} targets",
+            segments,
+            scaled,
+            weights,
+        )
+        self.y_mean_, self.y_scale_ = mean, scale
+        self.n_outputs_ = n_outputs
+        self.y_ndim_ = y.ndim
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, in the units of ``y``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when ``y`` was 1-D in `fit`.
+        """
+        predicted = self._outputs(X) * self.y_scale_ + self.y_mean_
+        return predicted[:, 0] if self.y_ndim_ == 1 else predicted
+
+
+def _check_targets(y, n_samples: int) -> np.ndarray:
+    """Return `y` as a float array, or raise an error that says what is wrong."""
+    if y is None:
+        raise ValueError("y is None; BertRegressor.fit needs one target per text.")
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "y must hold numbers (one float per text, or one row of floats per "
+            "text for several targets); it could not be read as floats."
+        ) from None
+    if y.ndim not in (1, 2) or len(y) != n_samples:
+        raise ValueError(
+            f"y has shape {y.shape}; expected ({n_samples},) or ({n_samples}, "
+            "n_outputs), one target (row) per text."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y holds NaN or infinity; drop those texts or fill them in.")
+    return y

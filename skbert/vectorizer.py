@@ -1,0 +1,116 @@
+"""`BertVectorizer`: texts to fixed-size embeddings from a TF Hub BERT encoder."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+
+from skbert.base import BertEstimator
+from skbert.classifier import DEFAULT_ENCODER
+from skbert.inputs import check_texts
+
+
+class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEstimator):
+    """Embed texts (or sentence pairs) with a frozen TF Hub BERT encoder.
+
+    `fit` only loads the encoder (nothing is learned), so
+    ``make_pipeline(BertVectorizer(), LogisticRegression())`` trains the
+    scikit-learn model on fixed features: the fast path for grid searches
+    over scikit-learn heads.
+
+    Parameters
+    ----------
+    encoder : str or path, default="minilm_l6_en_uncased"
+        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
+        preset, or a local directory with ``preprocess/`` and ``encoder/``
+        SavedModels.
+    pooling : {"pooled", "mean", "cls", "max"}, default="pooled"
+        ``"pooled"`` is the encoder's ``pooled_output`` (for the default
+        MiniLM preset, the mean over tokens it was trained with; for BERT,
+        the tanh pooler over ``[CLS]``); the others pool ``sequence_output``
+        over real tokens (mean, max) or take the ``[CLS]`` vector.
+    max_seq_length : int, default=128
+        Tokens per text after packing; longer texts are truncated.
+    batch_size : int, default=32
+        Texts per encoder batch.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Width of the embeddings.
+    n_segments_ : int
+        1 when fitted on single texts, 2 on sentence pairs.
+    model_ : tf_keras.Model
+        Strings in, embeddings out.
+
+    Examples
+    --------
+    >>> from skbert import BertVectorizer
+    >>> vec = BertVectorizer("tiny_random_en_uncased", pooling="mean")
+    >>> vec.fit_transform(["a good film", "a bad film"]).shape
+    (2, 32)
+    >>> vec.get_feature_names_out()[:2]
+    array(['bertvectorizer0', 'bertvectorizer1'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        **BertEstimator._parameter_constraints,
+        "pooling": [StrOptions({"pooled", "mean", "cls", "max"})],
+    }
+
+    def __init__(
+        self, encoder=DEFAULT_ENCODER, *, pooling="pooled", max_seq_length=128,
+        batch_size=32,
+    ):  # fmt: skip
+        self.encoder = encoder
+        self.pooling = pooling
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Load the encoder; `X` sets whether texts or pairs are expected.
+
+        Parameters
+        ----------
+        X : sequence of str, or two-column array-like of str
+            Texts, or sentence pairs (segment A, segment B).
+        y : ignored
+
+        Returns
+        -------
+        self : BertVectorizer
+        """
+        from skbert.model import build_from_config
+
+        segments = check_texts(X)
+        config = {
+            "encoder": os.fspath(self.encoder),
+            "n_segments": len(segments),
+            "max_seq_length": self.max_seq_length,
+            "train_encoder": False,
+            "head": None,
+            "pooling": self.pooling,
+        }
+        model, _ = build_from_config(config)
+        self.model_ = model
+        self.network_config_ = config
+        self.n_segments_ = len(segments)
+        self.n_features_out_ = int(model.output_shape[-1])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Embed `X`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out_), float32
+        """
+        return self._outputs(X).astype(np.float32)
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
