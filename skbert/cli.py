@@ -121,8 +121,6 @@ def _read_table(args, need_labels: bool):
 
 
 def _fit(args) -> None:
-    import joblib
-
     from skbert import BertClassifier
 
     _, X, y = _read_table(args, need_labels=True)
@@ -136,17 +134,17 @@ def _fit(args) -> None:
         random_state=args.random_state,
         verbose=1,
     ).fit(X, y)
-    joblib.dump(clf, args.model)
+    clf.save(args.model)
     print(
         f"fitted on {len(y)} examples, classes {list(clf.classes_)}; saved {args.model}"
     )
 
 
 def _predict(args) -> None:
-    import joblib
+    import skbert
 
     table, X, _ = _read_table(args, need_labels=False)
-    clf = joblib.load(args.model)
+    clf = skbert.load(args.model)
     table["prediction"] = clf.predict(X)
     table.to_csv(
         args.output or sys.stdout,
@@ -156,11 +154,12 @@ def _predict(args) -> None:
 
 
 def _evaluate(args) -> None:
-    import joblib
     from sklearn.metrics import classification_report
 
+    import skbert
+
     _, X, y = _read_table(args, need_labels=True)
-    clf = joblib.load(args.model)
+    clf = skbert.load(args.model)
     y = (
         np.asarray(y, dtype=clf.classes_.dtype)
         if clf.classes_.dtype.kind in "iub"
@@ -191,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     convert.add_argument("--pooling", choices=("pooler", "mean"), default="pooler")
     convert.set_defaults(func=_convert)
     demo = commands.add_parser("demo", help="fit and evaluate on BBC News (real data)")
-    demo.add_argument("--model", default="skbert-demo-model.joblib", help="save path")
+    demo.add_argument("--model", default="skbert-demo-model", help="save directory")
     demo.set_defaults(func=_demo)
     for name, func, text in [
         ("fit", _fit, "fit a BertClassifier on a CSV/TSV file and save it"),
@@ -200,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ]:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("data", help="CSV or TSV file (by its extension)")
-        sub.add_argument("--model", required=True, help="joblib file of the model")
+        sub.add_argument(
+            "--model", required=True, help="model directory (BertClassifier.save)"
+        )
         sub.add_argument("--text-column", default="text")
         sub.add_argument("--text-pair-column", default=None, help="segment B of pairs")
         sub.set_defaults(func=func)

@@ -9,6 +9,7 @@ classification report, a confusion matrix, timings and where the model went.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import time
 from pathlib import Path
 
@@ -52,9 +53,8 @@ def load_bbc_news() -> tuple[list[str], list[str]]:
     return texts, topics
 
 
-def run_demo(model_path: str | Path = "skbert-demo-model.joblib") -> None:
+def run_demo(model_path: str | Path = "skbert-demo-model") -> None:
     """Fit, evaluate and save a BBC News topic classifier; print what happened."""
-    import joblib
     from sklearn.metrics import classification_report, confusion_matrix
     from sklearn.model_selection import train_test_split
 
@@ -87,10 +87,23 @@ def run_demo(model_path: str | Path = "skbert-demo-model.joblib") -> None:
         [str(c) for c in clf.classes_],
     )
     print(confusion_matrix(y_test, predicted, labels=clf.classes_))
-    joblib.dump(clf, model_path)
+    _replace_saved(model_path)
+    clf.save(model_path)
     print(
         f"\nfit {fit_seconds:.1f} s ({len(X_train) * clf.n_iter_ / fit_seconds:.1f} "
         f"examples/s over {clf.n_iter_} epochs), predict {predict_seconds:.1f} s "
         f"({len(X_test) / predict_seconds:.1f} texts/s)\nmodel saved to "
         f"{Path(model_path).resolve()}"
     )
+
+
+def _replace_saved(path) -> None:
+    """Remove an earlier demo model at `path`; anything else there is left alone."""
+    from skbert.persistence import CONFIG_FILE, WEIGHTS_FILE
+
+    path = Path(path)
+    if path.is_dir() and {p.name for p in path.iterdir()} == {
+        CONFIG_FILE,
+        WEIGHTS_FILE,
+    }:
+        shutil.rmtree(path)

@@ -106,7 +106,7 @@ def test_cli_fit_predict_evaluate(tmp_path):
     X, y = sentiment(64, seed=0)
     data = tmp_path / "reviews.tsv"
     data.write_text("review\tlabel\n" + "".join(f"{t}\t{v}\n" for t, v in zip(X, y)))
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "model"
     cli = "import sys; from skbert.cli import main; sys.exit(main(sys.argv[1:]))"
     common = ["--model", str(model), "--text-column", "review"]
 
