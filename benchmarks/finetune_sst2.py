@@ -18,13 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def read_sst2(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read a GLUE SST-2 ``sentence<TAB>label`` file with a header line."""
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
-    rows = [line.rsplit("\t", 1) for line in lines if line.strip()]
-    return [r[0].strip() for r in rows], np.array([int(r[1]) for r in rows])
+from sst2 import read_sst2, train_subset
 
 
 def main() -> None:
@@ -40,10 +34,8 @@ def main() -> None:
 
     from skbert import BertClassifier
 
-    X, y = read_sst2(args.data / "train.tsv")
+    X, y = train_subset(args.data, args.train_size)
     X_dev, y_dev = read_sst2(args.data / "dev.tsv")
-    order = np.random.default_rng(0).permutation(len(X))[: args.train_size]
-    X, y = [X[i] for i in order], y[order]
 
     clf = BertClassifier(
         args.encoder,
