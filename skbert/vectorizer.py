@@ -62,9 +62,13 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
     }
 
     def __init__(
-        self, encoder=DEFAULT_ENCODER, *, pooling="pooled", max_seq_length=128,
+        self,
+        encoder=DEFAULT_ENCODER,
+        *,
+        pooling="pooled",
+        max_seq_length=128,
         batch_size=32,
-    ):  # fmt: skip
+    ):
         self.encoder = encoder
         self.pooling = pooling
         self.max_seq_length = max_seq_length

@@ -89,8 +89,10 @@ def test_regression_single_and_multi_output():
 
 def test_vectorizer_feeds_a_scikit_learn_pipeline(toy):
     X, y, X_test, y_test = toy
-    pipe = make_pipeline(BertVectorizer(TINY, pooling="mean", max_seq_length=16),
-                         LogisticRegression(max_iter=1000))  # fmt: skip
+    pipe = make_pipeline(
+        BertVectorizer(TINY, pooling="mean", max_seq_length=16),
+        LogisticRegression(max_iter=1000),
+    )
     assert pipe.fit(X, y).score(X_test, y_test) > 0.8
     vectorizer = pipe[0]
     features = vectorizer.transform(X_test[:5])

@@ -21,5 +21,4 @@ def cnn_head(outputs, task, n_outputs, filters=64, kernel_sizes=(2, 3, 4), dropo
 
 @skbert.hookimpl
 def skbert_register_heads(register):
-    tasks = ("binary", "multiclass", "multilabel", "regression")
-    register(skbert.HeadSpec("cnn", cnn_head.__doc__, cnn_head, tasks))
+    register(skbert.HeadSpec("cnn", cnn_head.__doc__, cnn_head, skbert.specs.TASKS))
