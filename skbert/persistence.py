@@ -158,7 +158,13 @@ def load(path):
     try:
         resolve_encoder(config["encoder"])
     except ValueError as exc:
-        provider = encoder.get("distribution") or encoder.get("plugin") or "unknown"
+        if not encoder.get("plugin"):
+            raise ValueError(
+                f"The saved estimator needs the local encoder {config['encoder']!r}, "
+                "which is not there any more; put the preprocess/ and encoder/ "
+                f"SavedModels back at that path. ({exc})"
+            ) from None
+        provider = encoder.get("distribution") or encoder.get("plugin")
         raise ValueError(
             f"The saved estimator needs encoder {config['encoder']!r}, which "
             f"plugin {encoder.get('plugin')!r} of distribution {provider!r} "

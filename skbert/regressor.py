@@ -40,7 +40,9 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         Mean and standard deviation of the training targets (scale 1 where
         a target is constant).
     n_outputs_ : int
-        Number of targets; ``predict`` returns a 1-D array when ``y`` was 1-D.
+        Number of targets.
+    y_ndim_ : int
+        Dimensions of ``y`` in `fit`; ``predict`` returns a 1-D array when it was 1.
     {TRAINED_ATTRIBUTES}
 
     Examples

@@ -140,13 +140,28 @@ def test_missing_encoder_plugin_names_the_distribution(saved, tmp_path):
     def elsewhere(document):
         document["encoder"].update(plugin="gone", distribution="skbert-gone")
         config = dict(document["fitted"]["__dict__"])["network_config_"]
-        dict(config["__dict__"])  # a tagged dict of pairs
         for pair in config["__dict__"]:
             if pair[0] == "encoder":
                 pair[1] = "gone_bert"
 
     edit(path, elsewhere)
     with pytest.raises(ValueError, match="needs encoder .* 'skbert-gone'.* install"):
+        skbert.load(path)
+
+
+def test_missing_local_encoder_says_where_it_was(saved, tmp_path):
+    path = copy_of(saved, tmp_path)
+    gone = str(tmp_path / "gone_encoder")
+
+    def local(document):
+        document["encoder"].update(name=gone, plugin="", distribution="")
+        config = dict(document["fitted"]["__dict__"])["network_config_"]
+        for pair in config["__dict__"]:
+            if pair[0] == "encoder":
+                pair[1] = gone
+
+    edit(path, local)
+    with pytest.raises(ValueError, match="local encoder .*gone_encoder.* put the"):
         skbert.load(path)
 
 
