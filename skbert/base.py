@@ -21,6 +21,16 @@ from skbert.inputs import check_texts
 from skbert.plugins import get_head, list_heads
 
 HEAD_PREFIX = "head__"
+#: The encoder estimators use unless told otherwise: it needs no network.
+DEFAULT_ENCODER = "minilm_l6_en_uncased"
+
+#: Doc of the ``encoder`` parameter, shared by the estimators' docstrings.
+ENCODER_PARAMETER = """\
+encoder : str or path, default="minilm_l6_en_uncased"
+        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
+        preset, or a local directory with ``preprocess/`` and ``encoder/``
+        SavedModels. The default, all-MiniLM-L6-v2, ships with skbert's
+        dependencies and needs no network; so does ``"tiny_random_en_uncased"``."""
 
 #: Parameter docs shared by the trained estimators' docstrings.
 TRAINING_PARAMETERS = """\
@@ -93,13 +103,13 @@ class BertEstimator(BaseEstimator):
         return tags
 
     def _outputs(self, X) -> np.ndarray:
-        """Outputs of the fitted network on `X`, in the order of `X`."""
+        """Outputs of the fitted network on `X` (float32), in the order of `X`."""
         from skbert.model import text_dataset
 
         check_is_fitted(self, "model_")
         segments = check_texts(X, n_segments=self.n_segments_)
         data = text_dataset(segments, batch_size=self.batch_size)
-        return np.asarray(self.model_.predict(data, verbose=0), dtype=np.float64)
+        return self.model_.predict(data, verbose=0)
 
     def save(self, path) -> None:
         """Save the fitted estimator to directory `path`, in a format safe to load.
@@ -149,9 +159,10 @@ class BertEstimator(BaseEstimator):
 class BertModelEstimator(BertEstimator):
     """Base of the trained estimators: a head on the encoder, fitted end to end.
 
-    Subclasses list their parameters in ``__init__`` (with ``**head_params``
-    for the ``head__*`` options), turn targets into arrays for the head's
-    loss, and call `_fit_network` with the task.
+    Its ``__init__`` stores the parameters every trained estimator has (a
+    subclass with more adds them in its own ``__init__``); subclasses turn
+    targets into arrays for the head's loss and call `_fit_network` with the
+    task.
     """
 
     _parameter_constraints: dict = {
@@ -170,6 +181,45 @@ class BertModelEstimator(BertEstimator):
     }
     #: The head ``head="auto"`` picks, by task.
     _auto_heads: dict[str, str] = {}
+
+    def __init__(
+        self,
+        encoder=DEFAULT_ENCODER,
+        head="auto",
+        *,
+        max_seq_length=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate=3e-5,
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        train_encoder=True,
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=2,
+        random_state=None,
+        verbose=0,
+        **head_params,
+    ):
+        self.encoder = encoder
+        self.head = head
+        self.max_seq_length = max_seq_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.train_encoder = train_encoder
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_head_params(head_params)
+
+    def _logits(self, X) -> np.ndarray:
+        """The head's outputs on `X` before its activation, as float64."""
+        return np.asarray(self._outputs(X), dtype=np.float64)
 
     def _set_head_params(self, head_params: dict) -> None:
         for name, value in head_params.items():

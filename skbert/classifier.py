@@ -11,14 +11,14 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from skbert.base import (
+    DEFAULT_ENCODER,
+    ENCODER_PARAMETER,
     TRAINED_ATTRIBUTES,
     TRAINING_PARAMETERS,
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
 )
 from skbert.inputs import check_sample_weight, check_texts
-
-DEFAULT_ENCODER = "minilm_l6_en_uncased"
 
 
 class BertClassifier(ClassifierMixin, BertModelEstimator):
@@ -35,11 +35,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
 
     Parameters
     ----------
-    encoder : str or path, default="minilm_l6_en_uncased"
-        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
-        preset, or a local directory with ``preprocess/`` and ``encoder/``
-        SavedModels. The default, all-MiniLM-L6-v2, ships with skbert's
-        dependencies and needs no network; so does ``"tiny_random_en_uncased"``.
+    {ENCODER_PARAMETER}
     head : str, default="auto"
         A registered head (``skbert.list_heads()``), or ``"auto"``:
         ``"sigmoid"`` for binary targets, ``"softmax"`` for multi-class,
@@ -109,22 +105,24 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         verbose=0,
         **head_params,
     ):
-        self.encoder = encoder
-        self.head = head
-        self.max_seq_length = max_seq_length
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.train_encoder = train_encoder
+        super().__init__(
+            encoder,
+            head,
+            max_seq_length=max_seq_length,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            warmup_ratio=warmup_ratio,
+            train_encoder=train_encoder,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            random_state=random_state,
+            verbose=verbose,
+            **head_params,
+        )
         self.class_weight = class_weight
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_head_params(head_params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -184,7 +182,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         ndarray of shape (n_samples,) for binary targets, else (n_samples, n_classes)
             For binary targets, positive scores favour ``classes_[1]``.
         """
-        logits = self._outputs(X)
+        logits = self._logits(X)
         if logits.shape[1] == 1:
             return logits[:, 0]
         if len(self.classes_) == 2 and self.network_config_["task"] == "binary":
@@ -200,7 +198,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             For multi-label targets, each column is the probability of its
             label on its own (rows need not sum to 1).
         """
-        logits = self._outputs(X)
+        logits = self._logits(X)
         if self.activation_ == "sigmoid":
             positive = 1.0 / (1.0 + np.exp(-logits))
             if self.network_config_["task"] == "multilabel":

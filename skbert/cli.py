@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from skbert.classifier import DEFAULT_ENCODER
+from skbert.base import DEFAULT_ENCODER
 
 
 def _print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
@@ -43,12 +43,10 @@ def _encoders(args) -> None:
 
 def _provider(plugin: str) -> str:
     """``"distribution version"`` of the plugin named `plugin`."""
-    import skbert
+    from skbert.plugins import plugin_info
 
-    for p in skbert.list_plugins():
-        if p.name == plugin:
-            return f"{p.distribution} {p.version}"
-    return "?"
+    info = plugin_info(plugin)
+    return f"{info.distribution} {info.version}" if info else "?"
 
 
 def _count(n: int | None) -> str:

@@ -120,43 +120,54 @@ def build_from_config(config: dict) -> tuple[tf_keras.Model, HeadOutput | None]:
     )
 
 
-def trained_weights(model: tf_keras.Model, config: dict) -> dict[str, np.ndarray]:
-    """The weights a fit changed, by name: all of them, or the head's if frozen.
+def _trained_layers(model: tf_keras.Model, config: dict):
+    """The layers a fit changes: all with weights, less a frozen encoder.
 
-    A frozen encoder's weights are those of its SavedModel, so they are
-    left out and come back from it when the model is rebuilt.
+    A frozen encoder's weights are those of its SavedModel, so they are left
+    out and come back from it when the model is rebuilt.
     """
-    weights = {}
     for layer in model.layers:
-        if layer.name == ENCODER_LAYER and not config["train_encoder"]:
-            continue
-        for i, value in enumerate(layer.get_weights()):
-            weights[f"{layer.name}/{i}"] = value
-    return weights
+        frozen = layer.name == ENCODER_LAYER and not config["train_encoder"]
+        if layer.weights and not frozen:
+            yield layer
+
+
+def trained_weights(model: tf_keras.Model, config: dict) -> dict[str, np.ndarray]:
+    """The weights a fit changed, by ``layer/index`` name (see `_trained_layers`)."""
+    return {
+        f"{layer.name}/{i}": value
+        for layer in _trained_layers(model, config)
+        for i, value in enumerate(layer.get_weights())
+    }
 
 
 def set_trained_weights(
     model: tf_keras.Model, config: dict, weights: dict[str, np.ndarray]
 ) -> None:
     """Put `trained_weights` back; `ValueError` names the first that does not fit."""
-    expected = trained_weights(model, config)
-    if set(expected) != set(weights):
-        missing = sorted(set(expected) - set(weights))
-        extra = sorted(set(weights) - set(expected))
+    layers = list(_trained_layers(model, config))
+    shapes = {
+        f"{layer.name}/{i}": tuple(variable.shape)
+        for layer in layers
+        for i, variable in enumerate(layer.weights)
+    }
+    if set(shapes) != set(weights):
+        missing = sorted(set(shapes) - set(weights))
+        extra = sorted(set(weights) - set(shapes))
         raise ValueError(
             "The saved weights do not match the network: "
             f"missing {missing[:3]}, unexpected {extra[:3]}."
         )
-    for name, value in expected.items():
-        if value.shape != weights[name].shape:
+    for name, shape in shapes.items():
+        if weights[name].shape != shape:
             raise ValueError(
                 f"Saved weight {name!r} has shape {weights[name].shape}; the network "
-                f"needs {value.shape}."
+                f"needs {shape}."
             )
-    for layer in model.layers:
-        count = len(layer.get_weights())
-        if count and f"{layer.name}/0" in weights:
-            layer.set_weights([weights[f"{layer.name}/{i}"] for i in range(count)])
+    for layer in layers:
+        layer.set_weights(
+            [weights[f"{layer.name}/{i}"] for i in range(len(layer.weights))]
+        )
 
 
 def text_dataset(

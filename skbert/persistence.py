@@ -17,7 +17,6 @@ was registered (a plugin preset or a local path), never from the directory.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import math
@@ -26,6 +25,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from skbert.convert import file_sha256
 
 FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1
@@ -55,6 +56,7 @@ def save(estimator, path) -> None:
 
     from skbert.encoders import resolve_encoder
     from skbert.model import trained_weights
+    from skbert.plugins import plugin_info
 
     check_is_fitted(estimator, "model_")
     name = type(estimator).__name__
@@ -80,14 +82,14 @@ def save(estimator, path) -> None:
         "encoder": {
             "name": estimator.network_config_["encoder"],
             "plugin": spec.source,
-            "distribution": _distribution_of(spec.source),
+            "distribution": getattr(plugin_info(spec.source), "distribution", ""),
         },
         "versions": _versions(),
     }
     weights = trained_weights(estimator.model_, estimator.network_config_)
     path.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(path / WEIGHTS_FILE))
-    document["weights_sha256"] = _sha256(path / WEIGHTS_FILE)
+    document["weights_sha256"] = file_sha256(path / WEIGHTS_FILE)
     (path / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -218,20 +220,12 @@ def _read_weights(path: Path, expected_sha256) -> dict[str, np.ndarray]:
     weights_file = path / WEIGHTS_FILE
     if not weights_file.is_file():
         raise ModelFormatError(f"{path} has no {WEIGHTS_FILE}; the save is incomplete.")
-    if _sha256(weights_file) != expected_sha256:
+    if file_sha256(weights_file) != expected_sha256:
         raise ModelFormatError(
             f"{weights_file} does not match the sha256 recorded in {CONFIG_FILE}: "
             "it was truncated or changed after saving. Save the estimator again."
         )
     return load_file(str(weights_file))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -244,23 +238,14 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _distribution_of(plugin: str) -> str:
-    from skbert.plugins import list_plugins
-
-    for info in list_plugins():
-        if info.name == plugin:
-            return info.distribution
-    return ""
-
-
 def _encode(value, what: str):
     """Plain JSON for `value`, tagging what JSON cannot say (tuples, arrays)."""
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
-        return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
     if isinstance(value, (float, np.floating)):
         value = float(value)
         return value if math.isfinite(value) else {"__float__": repr(value)}

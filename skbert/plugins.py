@@ -171,6 +171,18 @@ def list_plugins() -> list[PluginInfo]:
     return list(_registry.plugins)
 
 
+def plugin_info(name: str) -> PluginInfo | None:
+    """Return what skbert found of the plugin called `name`, or None.
+
+    Examples
+    --------
+    >>> plugin_info("skbert.default_plugins.heads").distribution
+    'skbert'
+    """
+    _registry.ensure_loaded()
+    return next((p for p in _registry.plugins if p.name == name), None)
+
+
 def list_encoders() -> list[EncoderSpec]:
     """Return the registered encoders, sorted by name.
 

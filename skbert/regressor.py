@@ -6,12 +6,12 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 
 from skbert.base import (
+    ENCODER_PARAMETER,
     TRAINED_ATTRIBUTES,
     TRAINING_PARAMETERS,
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
 )
-from skbert.classifier import DEFAULT_ENCODER
 from skbert.inputs import check_sample_weight, check_texts
 
 
@@ -24,10 +24,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
 
     Parameters
     ----------
-    encoder : str or path, default="minilm_l6_en_uncased"
-        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
-        preset, or a local directory with ``preprocess/`` and ``encoder/``
-        SavedModels.
+    {ENCODER_PARAMETER}
     head : str, default="auto"
         A registered head serving regression (``"linear"``, ``"mlp"``,
         ``"sequence"``, ...), or ``"auto"`` for ``"linear"``.
@@ -57,41 +54,6 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
     """
 
     _auto_heads = {"regression": "linear"}
-
-    def __init__(
-        self,
-        encoder=DEFAULT_ENCODER,
-        head="auto",
-        *,
-        max_seq_length=128,
-        epochs=3,
-        batch_size=32,
-        learning_rate=3e-5,
-        weight_decay=0.01,
-        warmup_ratio=0.1,
-        train_encoder=True,
-        validation_fraction=0.1,
-        early_stopping=False,
-        n_iter_no_change=2,
-        random_state=None,
-        verbose=0,
-        **head_params,
-    ):
-        self.encoder = encoder
-        self.head = head
-        self.max_seq_length = max_seq_length
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.train_encoder = train_encoder
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_head_params(head_params)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -141,7 +103,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``y`` was 1-D in `fit`.
         """
-        predicted = self._outputs(X) * self.y_scale_ + self.y_mean_
+        predicted = self._logits(X) * self.y_scale_ + self.y_mean_
         return predicted[:, 0] if self.y_ndim_ == 1 else predicted
 
 

@@ -8,13 +8,12 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from skbert.base import BertEstimator
-from skbert.classifier import DEFAULT_ENCODER
+from skbert.base import DEFAULT_ENCODER, ENCODER_PARAMETER, BertEstimator
 from skbert.inputs import check_texts
 
 
 class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEstimator):
-    """Embed texts (or sentence pairs) with a frozen TF Hub BERT encoder.
+    __doc__ = f"""Embed texts (or sentence pairs) with a frozen TF Hub BERT encoder.
 
     `fit` only loads the encoder (nothing is learned), so
     ``make_pipeline(BertVectorizer(), LogisticRegression())`` trains the
@@ -23,11 +22,8 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
 
     Parameters
     ----------
-    encoder : str or path, default="minilm_l6_en_uncased"
-        A preset name (``skbert.list_encoders()``), the TF Hub handle of a
-        preset, or a local directory with ``preprocess/`` and ``encoder/``
-        SavedModels.
-    pooling : {"pooled", "mean", "cls", "max"}, default="pooled"
+    {ENCODER_PARAMETER}
+    pooling : {{"pooled", "mean", "cls", "max"}}, default="pooled"
         ``"pooled"`` is the encoder's ``pooled_output`` (for the default
         MiniLM preset, the mean over tokens it was trained with; for BERT,
         the tanh pooler over ``[CLS]``); the others pool ``sequence_output``
@@ -113,7 +109,7 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         -------
         ndarray of shape (n_samples, n_features_out_), float32
         """
-        return self._outputs(X).astype(np.float32)
+        return self._outputs(X)
 
     @property
     def _n_features_out(self):

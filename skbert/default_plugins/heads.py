@@ -10,32 +10,32 @@ from skbert.hookspecs import hookimpl
 from skbert.specs import TASKS, HeadSpec
 
 
-def sigmoid_head(outputs, task, n_outputs, dropout=0.1):
-    """Dropout, then one sigmoid unit with binary cross-entropy (TF Hub's tutorial)."""
-    from skbert.layers import task_output
+def _pooled_head(task: str, doc: str):
+    """A head putting `task`'s output layer on ``pooled_output``, whatever is asked."""
 
-    return task_output(outputs.pooled_output, "binary", 1, dropout=dropout)
+    def build(outputs, task_asked, n_outputs, dropout=0.1):
+        from skbert.layers import task_output
 
+        return task_output(outputs.pooled_output, task, n_outputs, dropout=dropout)
 
-def softmax_head(outputs, task, n_outputs, dropout=0.1):
-    """Dropout, then a softmax over the classes; sparse categorical cross-entropy."""
-    from skbert.layers import task_output
-
-    return task_output(outputs.pooled_output, "multiclass", n_outputs, dropout=dropout)
+    build.__doc__ = doc
+    return build
 
 
-def multilabel_head(outputs, task, n_outputs, dropout=0.1):
-    """Dropout, then one sigmoid per label; binary cross-entropy."""
-    from skbert.layers import task_output
-
-    return task_output(outputs.pooled_output, "multilabel", n_outputs, dropout=dropout)
-
-
-def linear_head(outputs, task, n_outputs, dropout=0.1):
-    """Dropout, then one linear unit per target; mean squared error."""
-    from skbert.layers import task_output
-
-    return task_output(outputs.pooled_output, "regression", n_outputs, dropout=dropout)
+sigmoid_head = _pooled_head(
+    "binary",
+    "Dropout, then one sigmoid unit with binary cross-entropy (TF Hub's tutorial).",
+)
+softmax_head = _pooled_head(
+    "multiclass",
+    "Dropout, then a softmax over the classes; sparse categorical cross-entropy.",
+)
+multilabel_head = _pooled_head(
+    "multilabel", "Dropout, then one sigmoid per label; binary cross-entropy."
+)
+linear_head = _pooled_head(
+    "regression", "Dropout, then one linear unit per target; mean squared error."
+)
 
 
 def mlp_head(
