@@ -1,10 +1,12 @@
 # `make demo` runs the main job, `make test` the test suite; both set up .venv first.
+# `make bench` runs the speed benchmark on the data in $(DATA).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+DATA ?= ../shared/data
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/speed.py $(DATA)
 
 clean:
 	rm -rf $(VENV)

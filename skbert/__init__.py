@@ -25,6 +25,12 @@ from skbert.regressor import BertRegressor
 from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
 from skbert.vectorizer import BertVectorizer
 
+#: Names served from modules that import TensorFlow, loaded on first use.
+_LAZY = {
+    "clear_feature_cache": "skbert.features",
+    "feature_cache_info": "skbert.features",
+}
+
 __all__ = [
     "BertClassifier",
     "BertRegressor",
@@ -35,6 +41,8 @@ __all__ = [
     "HeadOutput",
     "HeadSpec",
     "ModelFormatError",
+    "clear_feature_cache",
+    "feature_cache_info",
     "PluginInfo",
     "PluginWarning",
     "get_encoder",
@@ -45,3 +53,11 @@ __all__ = [
     "list_plugins",
     "load",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skbert' has no attribute {name!r}")

@@ -7,7 +7,11 @@ pickling, `save`); `BertModelEstimator` adds what the trained ones do
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+from collections.abc import Iterable, Sized
+from itertools import islice
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +25,8 @@ from skbert.inputs import check_texts
 from skbert.plugins import get_head, list_heads
 
 HEAD_PREFIX = "head__"
+#: Texts predicted per chunk: an iterator of texts is read this many at a time.
+CHUNK_SIZE = 8192
 #: The encoder estimators use unless told otherwise: it needs no network.
 DEFAULT_ENCODER = "minilm_l6_en_uncased"
 
@@ -63,6 +69,17 @@ validation_fraction : float, default=0.1
         Seed for weight initialisation, dropout and shuffling. An int makes
         fits repeatable: it also seeds Python's, NumPy's and TensorFlow's
         global generators (``tf_keras.utils.set_random_seed``).
+    jit_compile : bool, default=False
+        Run the encoder through XLA when predicting (and when a frozen
+        encoder computes features): faster on long runs, but each new batch
+        shape costs a compilation. Training is not XLA-compiled.
+    distribute_strategy : tf.distribute.Strategy, optional
+        Build and train the network in this strategy's scope, e.g.
+        ``tf.distribute.MirroredStrategy()`` over the GPUs of a machine or
+        ``MultiWorkerMirroredStrategy()`` over a cluster; ``batch_size`` is
+        then the global batch, split among the replicas. A strategy belongs
+        to its process, so it is not pickled or saved: an unpickled or loaded
+        estimator has None.
     verbose : int, default=0
         0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch.
     **head_params
@@ -94,6 +111,7 @@ class BertEstimator(BaseEstimator):
         "encoder": [str, os.PathLike],
         "max_seq_length": [Interval(Integral, 4, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "jit_compile": ["boolean"],
     }
 
     def __sklearn_tags__(self):
@@ -103,13 +121,48 @@ class BertEstimator(BaseEstimator):
         return tags
 
     def _outputs(self, X) -> np.ndarray:
-        """Outputs of the fitted network on `X` (float32), in the order of `X`."""
-        from skbert.model import text_dataset
+        """Outputs of the fitted network on `X` (float32), in the order of `X`.
 
+        `X` may be an iterator (e.g. a generator of texts): it is read
+        ``CHUNK_SIZE`` texts at a time.
+        """
         check_is_fitted(self, "model_")
+        return np.concatenate([self._chunk_outputs(s) for s in self._chunks(X)])
+
+    def _chunks(self, X):
+        if not isinstance(X, (Sized, str, bytes)) and isinstance(X, Iterable):
+            iterator = iter(X)
+            chunk = list(islice(iterator, CHUNK_SIZE))
+            yield check_texts(chunk, n_segments=self.n_segments_)  # [] is an error
+            while chunk := list(islice(iterator, CHUNK_SIZE)):
+                yield check_texts(chunk, n_segments=self.n_segments_)
+            return
         segments = check_texts(X, n_segments=self.n_segments_)
-        data = text_dataset(segments, batch_size=self.batch_size)
-        return self.model_.predict(data, verbose=0)
+        for start in range(0, len(segments[0]), CHUNK_SIZE):
+            yield tuple(s[start : start + CHUNK_SIZE] for s in segments)
+
+    def _chunk_outputs(self, segments) -> np.ndarray:
+        from skbert.features import feature_gather, stored_names
+        from skbert.model import POOLINGS, predict_sorted, text_gather, text_lengths
+
+        network, batch_size, jit = self._network, self.batch_size, self.jit_compile
+        lengths = text_lengths(segments)
+        if network.encoder is None:
+            gather = text_gather(segments, network.packer)
+            run = network.run(network.model, jit)
+            return predict_sorted(run, gather, lengths, batch_size)
+        if network.head_model is None:
+            name = POOLINGS[self.network_config_["pooling"]]
+            return network.encoder.features(segments, [name], batch_size, jit)[name]
+        names = stored_names(network.features)
+        features = network.encoder.features(segments, names, batch_size, jit)
+        gather = feature_gather(features, network.features)
+        run = network.run(network.head_model)
+        return predict_sorted(run, gather, lengths, batch_size)
+
+    def _set_network(self, network) -> None:
+        self._network = network
+        self.model_ = network.model
 
     def save(self, path) -> None:
         """Save the fitted estimator to directory `path`, in a format safe to load.
@@ -138,6 +191,9 @@ class BertEstimator(BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
+        state.pop("_network", None)
+        if state.get("distribute_strategy") is not None:
+            state["distribute_strategy"] = None
         model = state.pop("model_", None)
         if model is not None:
             from skbert.model import trained_weights
@@ -151,9 +207,9 @@ class BertEstimator(BaseEstimator):
         if weights is not None:
             from skbert.model import build_from_config, set_trained_weights
 
-            model, _ = build_from_config(self.network_config_)
-            set_trained_weights(model, self.network_config_, weights)
-            self.model_ = model
+            network = build_from_config(self.network_config_)
+            set_trained_weights(network.model, self.network_config_, weights)
+            self._set_network(network)
 
 
 class BertModelEstimator(BertEstimator):
@@ -177,6 +233,7 @@ class BertModelEstimator(BertEstimator):
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "distribute_strategy": "no_validation",
         "verbose": ["verbose"],
     }
     #: The head ``head="auto"`` picks, by task.
@@ -198,6 +255,8 @@ class BertModelEstimator(BertEstimator):
         early_stopping=False,
         n_iter_no_change=2,
         random_state=None,
+        jit_compile=False,
+        distribute_strategy=None,
         verbose=0,
         **head_params,
     ):
@@ -214,6 +273,8 @@ class BertModelEstimator(BertEstimator):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.jit_compile = jit_compile
+        self.distribute_strategy = distribute_strategy
         self.verbose = verbose
         self._set_head_params(head_params)
 
@@ -265,8 +326,8 @@ class BertModelEstimator(BertEstimator):
         interrupted fit leaves the estimator as it was.
         """
         from skbert.encoders import resolve_encoder
-        from skbert.model import build_from_config, text_dataset
-        from skbert.training import seed_everything, train
+        from skbert.features import shared_encoder
+        from skbert.training import seed_everything
 
         head = self._head_name(task, detail)
         head_params = {
@@ -287,48 +348,84 @@ class BertModelEstimator(BertEstimator):
         }
         # Build a generated encoder before seeding, so a cold cache draws no numbers.
         resolve_encoder(config["encoder"]).handles()
+        if not self.train_encoder:
+            shared_encoder(config)  # loaded outside any strategy: estimators share it
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         if self.random_state is not None:
             seed_everything(seed)
-        model, head_output = build_from_config(config)
+        with _strategy_scope(self.distribute_strategy):
+            self._train(config, seed, segments, targets, weights, stratify)
+        return self
+
+    def _train(self, config, seed, segments, targets, weights, stratify):
+        """Build the network of `config`, train it, and set the fitted attributes."""
+        from skbert.features import feature_gather, stored_names
+        from skbert.model import (
+            batches,
+            bucketed_order,
+            build_from_config,
+            text_gather,
+            text_lengths,
+        )
+        from skbert.training import train
+
+        network = build_from_config(config)
+        if network.encoder is None:
+            model, gather = network.model, text_gather(segments, network.packer)
+        else:
+            # A frozen encoder: train the head alone on the stored features.
+            names = stored_names(network.features)
+            features = network.encoder.features(
+                segments, names, self.batch_size, self.jit_compile
+            )
+            gather = feature_gather(features, network.features)
+            model = network.head_model
+        lengths = text_lengths(segments)
         index = np.arange(len(targets))
         validation = None
         if self.early_stopping:
             index, held_out = _split(index, self.validation_fraction, stratify, seed)
-            validation = text_dataset(
-                [s[held_out] for s in segments],
-                targets[held_out],
-                weights[held_out],
-                batch_size=self.batch_size,
-            )
-        data = text_dataset(
-            [s[index] for s in segments],
-            targets[index],
-            weights[index],
-            batch_size=self.batch_size,
-            shuffle_seed=seed,
-        )
+            held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
+            validation = batches(gather, held_out, self.batch_size, targets, weights)
+        rng = np.random.default_rng(seed)
+        orders = [
+            index[bucketed_order(lengths[index], self.batch_size, rng)]
+            for _ in range(self.epochs)
+        ]
         history = train(
             model,
-            head_output.loss,
-            data,
+            network.head.loss,
+            batches(gather, orders, self.batch_size, targets, weights),
             validation,
-            n_train=len(index),
+            steps_per_epoch=math.ceil(len(index) / self.batch_size),
             epochs=self.epochs,
-            batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
             warmup_ratio=self.warmup_ratio,
             patience=self.n_iter_no_change if self.early_stopping else None,
             verbose=self.verbose,
         )
-        self.model_ = model
-        self.activation_ = head_output.activation
+        self._set_network(network)
+        self.activation_ = network.head.activation
         self.history_ = history
         self.n_iter_ = len(history["loss"])
         self.n_segments_ = config["n_segments"]
         self.network_config_ = config
-        return self
+
+
+def _strategy_scope(strategy):
+    """`strategy`'s scope, or no context for None; `TypeError` for other values."""
+    if strategy is None:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(
+            f"distribute_strategy must be a tf.distribute.Strategy (e.g. "
+            f"tf.distribute.MirroredStrategy()) or None, not "
+            f"{type(strategy).__name__}."
+        )
+    return strategy.scope()
 
 
 def _split(index, fraction, stratify, seed):

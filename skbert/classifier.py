@@ -102,6 +102,8 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         early_stopping=False,
         n_iter_no_change=2,
         random_state=None,
+        jit_compile=False,
+        distribute_strategy=None,
         verbose=0,
         **head_params,
     ):
@@ -119,6 +121,8 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
+            jit_compile=jit_compile,
+            distribute_strategy=distribute_strategy,
             verbose=verbose,
             **head_params,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -71,8 +72,12 @@ def _offline_presets() -> str:
     return ", ".join(s.name for s in list_encoders() if s.build is not None)
 
 
+@functools.lru_cache(maxsize=16)
 def load_preprocessor(handle: str):
-    """Load a TF Hub BERT preprocessor SavedModel (``tensorflow_text`` first)."""
+    """Load a TF Hub BERT preprocessor SavedModel (``tensorflow_text`` first).
+
+    It holds no trained state, so each is loaded once per process.
+    """
     import tensorflow_hub as hub
     import tensorflow_text  # noqa: F401  (registers the ops the preprocessor uses)
 

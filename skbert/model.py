@@ -1,10 +1,22 @@
-"""The Keras model: text inputs, TF Hub preprocessor and encoder, then a head."""
+"""The network: packing in tf.data, the TF Hub encoder, a head; and its data.
+
+Texts never enter the Keras model. A `Packer` (the preprocessor's
+``tokenize`` and ``bert_pack_inputs``) turns each batch of strings into
+``input_word_ids``/``input_mask``/``input_type_ids`` inside the tf.data
+pipeline, padded to the batch's longest sequence rounded up to a multiple of
+`LENGTH_STEP` (so few shapes are traced or XLA-compiled). Batches are sorted
+by length for prediction and bucketed by length, with shuffling, for
+training. The model maps those ids through the encoder network (the
+``hub.KerasLayer`` and the masked poolings of its output) and the head
+model to logits.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
-import tensorflow_hub as hub
 import tf_keras
 
 from skbert.encoders import (
@@ -15,109 +27,197 @@ from skbert.encoders import (
 )
 from skbert.layers import MaskedPooling
 from skbert.plugins import get_head
-from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
+from skbert.specs import EncoderOutputs, HeadOutput
 
 SEGMENT_NAMES = ("text_a", "text_b")
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
+#: Encoder outputs a head can read, as `EncoderOutputs` names them.
+HEAD_FEATURES = tuple(f.name for f in dataclasses.fields(EncoderOutputs))
+#: ``BertVectorizer`` poolings and the encoder network outputs they are.
+POOLINGS = {
+    "pooled": "pooled_output",
+    "mean": "mean_pooling",
+    "max": "max_pooling",
+    "cls": "cls_pooling",
+}
+#: Padded lengths are multiples of this (or ``max_seq_length``).
+LENGTH_STEP = 16
+#: Batches of one training window are sorted by length, then shuffled.
+BUCKET_WINDOW = 50
+HEAD_LAYER = "head"
 
 
-class TrimPadding(tf_keras.layers.Layer):
-    """Cut packed inputs to the longest sequence in the batch.
+class Packer:
+    """Batches of strings to BERT inputs: tokenize, pack, trim the padding.
 
-    The preprocessor pads every batch to ``max_seq_length``; the encoder
-    masks padding, so dropping the columns that are padding in every row
-    changes no output and saves their compute.
+    Parameters
+    ----------
+    preprocessor : restored TF Hub preprocessor
+        Has ``tokenize`` and ``bert_pack_inputs``.
+    n_segments : int
+        1 for single texts, 2 for pairs (``text_a``, ``text_b``).
+    max_seq_length : int
+        Longest packed sequence; longer inputs are trimmed (pairs:
+        round-robin, the longer segment loses tokens first).
     """
 
-    def call(self, inputs):
-        mask = tf.cast(inputs["input_mask"], tf.int32)
-        length = tf.reduce_max(tf.reduce_sum(mask, axis=1))
-        return {name: value[:, :length] for name, value in inputs.items()}
+    def __init__(self, preprocessor, n_segments: int, max_seq_length: int):
+        self.preprocessor = preprocessor
+        self.n_segments = n_segments
+        self.max_seq_length = max_seq_length
+        spec = {
+            name: tf.TensorSpec([None], tf.string)
+            for name in SEGMENT_NAMES[:n_segments]
+        }
+        self.pack = tf.function(self._pack, input_signature=[spec])
+
+    def __call__(self, texts: dict) -> dict:
+        """``{"text_a": strings[, "text_b": strings]}`` to the model's inputs."""
+        return self.pack(texts)
+
+    def _pack(self, texts: dict) -> dict:
+        tokens = [
+            self.preprocessor.tokenize(texts[name])
+            for name in SEGMENT_NAMES[: self.n_segments]
+        ]
+        packed = self.preprocessor.bert_pack_inputs(
+            tokens, seq_length=self.max_seq_length
+        )
+        mask = tf.cast(packed["input_mask"], tf.int32)
+        longest = tf.reduce_max(tf.reduce_sum(mask, axis=1))
+        steps = (longest + LENGTH_STEP - 1) // LENGTH_STEP
+        length = tf.minimum(steps * LENGTH_STEP, self.max_seq_length)
+        return {n: tf.cast(packed[n][:, :length], tf.int32) for n in INPUT_NAMES}
 
 
-def build_model(
-    encoder: EncoderSpec,
-    head: HeadSpec | None,
-    *,
-    n_segments: int,
-    max_seq_length: int,
-    train_encoder: bool,
-    task: str | None = None,
-    n_outputs: int | None = None,
-    head_params: dict | None = None,
-    pooling: str = "pooled",
-) -> tuple[tf_keras.Model, HeadOutput | None]:
-    """Build strings → logits (or → embeddings) as one tf_keras model.
+@dataclasses.dataclass
+class Network:
+    """A built network and what feeding it needs.
 
-    One string input per segment; each is tokenized by the preprocessor's
-    ``tokenize``, the segments are packed by its ``bert_pack_inputs`` to
-    `max_seq_length` and trimmed to the batch's longest, and the encoder
-    (``hub.KerasLayer``, trainable when `train_encoder`) runs on them. With a
-    `head`, the head maps the encoder outputs to logits for `task`; without
-    one, the model outputs embeddings pooled as `pooling` says
-    (``"pooled"``: the encoder's ``pooled_output``; ``"mean"``, ``"max"``,
-    ``"cls"``: over ``sequence_output``).
-
-    Returns
-    -------
+    Attributes
+    ----------
     model : tf_keras.Model
-        Maps ``n_segments`` string tensors ``[batch]`` to ``[batch, units]``.
+        Token ids in; logits (with a head) or the encoder network's outputs.
+    packer : Packer
+        Strings to the model's inputs.
     head : HeadOutput or None
         The head's activation and loss.
+    head_model : tf_keras.Model or None
+        The head alone: the encoder outputs it reads (``features``) in, logits out.
+    features : tuple of str
+        The encoder outputs ``head_model`` reads.
+    encoder : skbert.features.SharedEncoder or None
+        The process's shared encoder, when it is frozen.
     """
-    preprocessor_handle, encoder_handle = encoder.handles()
-    preprocessor = load_preprocessor(preprocessor_handle)
-    encoder_layer = load_encoder_layer(encoder_handle, trainable=train_encoder)
-    inputs = [
-        tf_keras.Input(shape=(), dtype=tf.string, name=SEGMENT_NAMES[i])
-        for i in range(n_segments)
-    ]
-    tokenize = hub.KerasLayer(preprocessor.tokenize, name="tokenize")
-    pack = hub.KerasLayer(
-        preprocessor.bert_pack_inputs,
-        arguments={"seq_length": max_seq_length},
-        name="pack_inputs",
-    )
-    packed = TrimPadding(name="trim_padding")(pack([tokenize(x) for x in inputs]))
-    raw = encoder_layer(packed)
-    outputs = EncoderOutputs(
-        raw["pooled_output"], raw["sequence_output"], packed["input_mask"]
-    )
-    head_output = None
-    if head is not None:
-        head_output = head.build(outputs, task, n_outputs, **(head_params or {}))
-        result = head_output.logits
-    elif pooling == "pooled":
-        result = outputs.pooled_output
-    else:
-        result = MaskedPooling(pooling, name=f"{pooling}_pooling")(
-            [outputs.sequence_output, outputs.input_mask]
-        )
-    model = tf_keras.Model(inputs, result)
-    # The restored functions use the preprocessor's lookup table: keep it alive.
-    model.preprocessor = preprocessor
-    return model, head_output
+
+    model: tf_keras.Model
+    packer: Packer
+    head: HeadOutput | None = None
+    head_model: tf_keras.Model | None = None
+    features: tuple[str, ...] = ()
+    encoder: object = None
+    _runners: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def run(self, model: tf_keras.Model, jit_compile: bool = False):
+        """`model` in inference mode as a traced function, XLA-compiled if asked."""
+        key = (id(model), jit_compile)
+        if key not in self._runners:
+            self._runners[key] = runner(model, jit_compile)
+        return self._runners[key]
 
 
-def build_from_config(config: dict) -> tuple[tf_keras.Model, HeadOutput | None]:
-    """Build the model that a network config describes (see `build_model`)."""
-    encoder = resolve_encoder(config["encoder"])
-    if config["max_seq_length"] > encoder.max_seq_length:
+def runner(model: tf_keras.Model, jit_compile: bool = False):
+    """``model(batch, training=False)`` as one `tf.function` for all batch shapes."""
+    return tf.function(
+        lambda batch: model(batch, training=False),
+        jit_compile=jit_compile,
+        reduce_retracing=True,
+    )
+
+
+def encoder_network(encoder_layer) -> tf_keras.Model:
+    """Token ids → the encoder's outputs and masked poolings of them, by name.
+
+    Outputs: ``pooled_output``, ``sequence_output``, ``input_mask`` (what a
+    head reads) and ``mean_pooling``, ``max_pooling``, ``cls_pooling``.
+    """
+    inputs = {
+        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+        for name in INPUT_NAMES
+    }
+    raw = encoder_layer(inputs)
+    sequence, mask = raw["sequence_output"], inputs["input_mask"]
+    outputs = {
+        "pooled_output": raw["pooled_output"],
+        "sequence_output": sequence,
+        "input_mask": tf_keras.layers.Identity(name="mask")(mask),
+    }
+    for mode in MaskedPooling.MODES:
+        name = f"{mode}_pooling"
+        outputs[name] = MaskedPooling(mode, name=name)([sequence, mask])
+    return tf_keras.Model(inputs, outputs, name=ENCODER_LAYER)
+
+
+def build_head(config: dict, hidden: int) -> tuple[tf_keras.Model, HeadOutput]:
+    """The head of `config` alone: the encoder outputs it reads in, logits out."""
+    inputs = EncoderOutputs(
+        tf_keras.Input(shape=(hidden,), name="pooled_output"),
+        tf_keras.Input(shape=(None, hidden), name="sequence_output"),
+        tf_keras.Input(shape=(None,), dtype=tf.int32, name="input_mask"),
+    )
+    head = get_head(config["head"]).build(
+        inputs, config["task"], config["n_outputs"], **config.get("head_params", {})
+    )
+    used = {
+        name: getattr(inputs, name)
+        for name in HEAD_FEATURES
+        if getattr(inputs, name)._keras_history.layer._outbound_nodes
+    }
+    return tf_keras.Model(used, head.logits, name=HEAD_LAYER), head
+
+
+def load_encoder(config: dict, trainable: bool) -> tuple[Packer, tf_keras.Model]:
+    """Load `config`'s preprocessor and encoder: its packer and `encoder_network`."""
+    spec = resolve_encoder(config["encoder"])
+    if config["max_seq_length"] > spec.max_seq_length:
         raise ValueError(
             f"max_seq_length={config['max_seq_length']} is longer than encoder "
-            f"{encoder.name!r} allows ({encoder.max_seq_length}); lower it."
+            f"{spec.name!r} allows ({spec.max_seq_length}); lower it."
         )
-    head = config.get("head")
-    return build_model(
-        encoder,
-        get_head(head) if head else None,
-        n_segments=config["n_segments"],
-        max_seq_length=config["max_seq_length"],
-        train_encoder=config["train_encoder"],
-        task=config.get("task"),
-        n_outputs=config.get("n_outputs"),
-        head_params=config.get("head_params"),
-        pooling=config.get("pooling", "pooled"),
-    )
+    preprocessor_handle, encoder_handle = spec.handles()
+    preprocessor = load_preprocessor(preprocessor_handle)
+    layer = load_encoder_layer(encoder_handle, trainable=trainable)
+    packer = Packer(preprocessor, config["n_segments"], config["max_seq_length"])
+    return packer, encoder_network(layer)
+
+
+def build_from_config(config: dict) -> Network:
+    """Build the network a config describes.
+
+    `config` has ``encoder``, ``n_segments``, ``max_seq_length``,
+    ``train_encoder``, and for a head ``head``, ``task``, ``n_outputs``,
+    ``head_params``. A frozen encoder is the
+    process's `skbert.features.shared_encoder`; a trained one is loaded anew.
+    """
+    encoder = None
+    if config["train_encoder"]:
+        packer, body = load_encoder(config, trainable=True)
+    else:
+        from skbert.features import shared_encoder
+
+        encoder = shared_encoder(config)
+        packer, body = encoder.packer, encoder.model
+    if not config.get("head"):
+        return Network(body, packer, encoder=encoder)
+    head_model, head = build_head(config, body.output["pooled_output"].shape[-1])
+    inputs = {
+        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+        for name in INPUT_NAMES
+    }
+    features = body(inputs)
+    logits = head_model({name: features[name] for name in head_model.input})
+    model = tf_keras.Model(inputs, logits)
+    return Network(model, packer, head, head_model, tuple(head_model.input), encoder)
 
 
 def _trained_layers(model: tf_keras.Model, config: dict):
@@ -170,18 +270,86 @@ def set_trained_weights(
         )
 
 
-def text_dataset(
-    segments, *extra, batch_size: int, shuffle_seed: int | None = None
-) -> tf.data.Dataset:
-    """Batch the segments with `extra` arrays (e.g. targets and weights).
+# --- data -------------------------------------------------------------------------
 
-    In order, or reshuffled every epoch when `shuffle_seed` is given.
+
+def text_lengths(segments) -> np.ndarray:
+    """Characters per example (segments summed): the sort key of batching."""
+    return sum(np.fromiter(map(len, s), dtype=np.int64, count=len(s)) for s in segments)
+
+
+def text_gather(segments, packer: Packer):
+    """``gather(index)``: the packed inputs of the examples at `index`.
+
+    It runs eagerly (for prediction) and inside tf.data (for training).
     """
-    x = {
+    strings = {
         name: tf.constant(list(s), dtype=tf.string)
         for name, s in zip(SEGMENT_NAMES, segments)
     }
-    data = tf.data.Dataset.from_tensor_slices((x, *extra) if extra else x)
-    if shuffle_seed is not None:
-        data = data.shuffle(len(segments[0]), seed=shuffle_seed)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def gather(index):
+        return packer({name: tf.gather(s, index) for name, s in strings.items()})
+
+    return gather
+
+
+def bucketed_order(lengths: np.ndarray, batch_size: int, rng) -> np.ndarray:
+    """One epoch's order: windows of batches sorted by length, batches shuffled.
+
+    A random permutation is cut into windows of ``BUCKET_WINDOW`` batches;
+    each window is sorted by length and cut into batches, so a batch holds
+    similar lengths; the full batches are then shuffled and a short one, if
+    any, comes last (so that batching the order again gives these batches).
+    """
+    permutation = rng.permutation(len(lengths))
+    window = batch_size * BUCKET_WINDOW
+    batches = []
+    for start in range(0, len(permutation), window):
+        chunk = permutation[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    short = [b for b in batches if len(b) < batch_size]
+    full = [b for b in batches if len(b) == batch_size]
+    order = [full[i] for i in rng.permutation(len(full))] + short
+    return np.concatenate(order)
+
+
+def batches(gather, orders, batch_size: int, *arrays) -> tf.data.Dataset:
+    """Batches of ``(gather(index), *arrays[index])``, epoch after epoch.
+
+    `orders` is ``[epochs, n]`` (one order of example indices per epoch) or
+    ``[n]`` (one pass); each epoch's order is batched by `batch_size`.
+    """
+    orders = np.atleast_2d(np.asarray(orders, dtype=np.int64))
+    extra = [tf.constant(a) for a in arrays]
+
+    def load(index):
+        x = gather(index)
+        return (x, *[tf.gather(a, index) for a in extra]) if extra else x
+
+    data = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    return data.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def sorted_batches(lengths, batch_size: int):
+    """Index arrays of batches in order of length (for prediction)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def predict_sorted(run, gather, lengths, batch_size: int) -> np.ndarray:
+    """`run` on all examples, batched in order of length; rows in input order.
+
+    Traced functions on each batch, no tf.data pipeline: building one costs
+    more than a short prediction.
+    """
+    index = sorted_batches(lengths, batch_size)
+    outputs = np.concatenate([run(gather(i)).numpy() for i in index])
+    result = np.empty_like(outputs)
+    result[np.concatenate(index)] = outputs
+    return result

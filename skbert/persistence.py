@@ -179,14 +179,14 @@ def load(path):
         raise ModelFormatError(
             f"{path / CONFIG_FILE} has bad parameters: {exc}"
         ) from None
-    model, _ = build_from_config(config)
+    network = build_from_config(config)
     try:
-        set_trained_weights(model, config, weights)
+        set_trained_weights(network.model, config, weights)
     except ValueError as exc:
         raise ModelFormatError(f"{path / WEIGHTS_FILE}: {exc}") from None
     for name, value in fitted.items():
         setattr(estimator, name, value)
-    estimator.model_ = model
+    estimator._set_network(network)
     return estimator
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import tf_keras
 
 from skbert.optimization import make_optimizer
@@ -34,9 +32,8 @@ def train(
     data,
     validation,
     *,
-    n_train: int,
+    steps_per_epoch: int,
     epochs: int,
-    batch_size: int,
     learning_rate: float,
     weight_decay: float,
     warmup_ratio: float,
@@ -45,19 +42,23 @@ def train(
 ) -> dict[str, list[float]]:
     """Compile `model` with AdamW on the warm-up schedule and fit it on `data`.
 
+    `data` yields `steps_per_epoch` batches per epoch, epoch after epoch.
     `validation` (a dataset, or None) drives early stopping when `patience`
     is set. Returns the per-epoch history as plain floats.
     """
-    steps = epochs * math.ceil(n_train / batch_size)
+    steps = epochs * steps_per_epoch
     model.compile(
         optimizer=make_optimizer(learning_rate, weight_decay, steps, warmup_ratio),
         loss=loss,
     )
+    # Slots made now are not made inside the first step, which then traces once.
+    model.optimizer.build(model.trainable_variables)
     callbacks = [EarlyStopping(patience)] if patience is not None else []
     history = model.fit(
         data,
         validation_data=validation,
         epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=verbose,
     )

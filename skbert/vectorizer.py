@@ -32,6 +32,8 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         Tokens per text after packing; longer texts are truncated.
     batch_size : int, default=32
         Texts per encoder batch.
+    jit_compile : bool, default=False
+        Run the encoder through XLA (see `BertClassifier`).
 
     Attributes
     ----------
@@ -40,7 +42,9 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
     n_segments_ : int
         1 when fitted on single texts, 2 on sentence pairs.
     model_ : tf_keras.Model
-        Strings in, embeddings out.
+        The encoder network: token ids in, its outputs and poolings out. It is
+        shared by every frozen use of the encoder in the process, and texts it
+        embedded are kept (see `skbert.feature_cache_info`).
 
     Examples
     --------
@@ -64,11 +68,13 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         pooling="pooled",
         max_seq_length=128,
         batch_size=32,
+        jit_compile=False,
     ):
         self.encoder = encoder
         self.pooling = pooling
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
+        self.jit_compile = jit_compile
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -95,11 +101,11 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
             "head": None,
             "pooling": self.pooling,
         }
-        model, _ = build_from_config(config)
-        self.model_ = model
+        network = build_from_config(config)
+        self._set_network(network)
         self.network_config_ = config
         self.n_segments_ = len(segments)
-        self.n_features_out_ = int(model.output_shape[-1])
+        self.n_features_out_ = int(network.model.output["pooled_output"].shape[-1])
         return self
 
     def transform(self, X) -> np.ndarray:

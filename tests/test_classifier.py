@@ -37,11 +37,11 @@ def test_outputs_keep_the_original_labels(fitted, toy):
 
 
 def test_default_binary_head_is_the_seed_head(fitted):
-    layers = {layer.name: layer for layer in fitted.model_.layers}
+    layers = {layer.name: layer for layer in fitted.model_.get_layer("head").layers}
     assert layers["output_dropout"].rate == 0.1
     assert layers["output"].units == 1
-    assert layers["encoder"].trainable
-    assert type(layers["encoder"]).__name__ == "KerasLayer"
+    hub_layer = fitted.model_.get_layer("encoder").get_layer("encoder")
+    assert type(hub_layer).__name__ == "KerasLayer" and hub_layer.trainable
 
 
 def test_multiclass_softmax_with_int_labels(toy):
@@ -50,7 +50,7 @@ def test_multiclass_softmax_with_int_labels(toy):
     labels[::5] = 11  # a third class: every fifth text, whatever it says
     clf = tiny_classifier(epochs=2).fit(X, labels)
     assert clf.classes_.tolist() == [3, 7, 11]
-    assert clf.model_.get_layer("output").units == 3
+    assert clf.model_.get_layer("head").get_layer("output").units == 3
     assert clf.predict_proba(X[:4]).shape == (4, 3)
     assert clf.decision_function(X[:4]).shape == (4, 3)
     assert clf.predict(X[:4]).dtype.kind == "i"
@@ -160,8 +160,7 @@ def test_cross_val_score(toy):
 def test_frozen_encoder_trains_only_the_head(toy):
     X, y, _, _ = toy
     clf = tiny_classifier(train_encoder=False, epochs=1).fit(X, y)
-    encoder = clf.model_.get_layer("encoder")
-    assert not encoder.trainable
+    assert not clf.model_.get_layer("encoder").trainable_weights
     assert len(clf.model_.trainable_weights) == 2  # the Dense kernel and bias
 
 
@@ -221,14 +220,19 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(toy, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_batches_are_trimmed_to_their_longest_text(fitted):
+def test_batches_are_padded_to_their_longest_text_rounded_up(fitted):
     import tensorflow as tf
 
-    layer = fitted.model_.get_layer("trim_padding")
-    packed = fitted.model_.get_layer("pack_inputs")
-    tokens = fitted.model_.get_layer("tokenize")(tf.constant(["a b c", "a"]))
-    trimmed = layer(packed([tokens]))
-    assert trimmed["input_word_ids"].shape == (2, 5)  # [CLS] a b c [SEP]
+    from skbert.model import LENGTH_STEP, Packer
+
+    packer = Packer(fitted._network.packer.preprocessor, 1, max_seq_length=40)
+    short = packer({"text_a": tf.constant(["a b c", "a"])})  # [CLS] a b c [SEP]
+    assert short["input_word_ids"].shape == (2, LENGTH_STEP)
+    assert short["input_mask"].numpy().sum(axis=1).tolist() == [5, 3]
+    long = packer({"text_a": tf.constant(["a " * 20, "a"])})
+    assert long["input_word_ids"].shape == (2, 2 * LENGTH_STEP)
+    capped = packer({"text_a": tf.constant(["a " * 60])})
+    assert capped["input_word_ids"].shape == (1, 40)
     one = fitted.predict_proba(["the film was good"])
     both = fitted.predict_proba(["the film was good", "a much longer text " * 5])
     np.testing.assert_allclose(one[0], both[0], rtol=1e-5, atol=1e-6)

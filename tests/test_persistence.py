@@ -57,7 +57,7 @@ def test_frozen_encoder_saves_only_the_head(toy, tmp_path):
     clf = tiny_classifier(train_encoder=False, epochs=1, head__dropout=0.2)
     clf.fit(X[:40], y[:40]).save(tmp_path / "frozen")
     weights = load_file(str(tmp_path / "frozen" / WEIGHTS_FILE))
-    assert sorted(weights) == ["output/0", "output/1"]
+    assert sorted(weights) == ["head/0", "head/1"]  # the output Dense
     loaded = skbert.load(tmp_path / "frozen")
     assert loaded.get_params()["head__dropout"] == 0.2
     np.testing.assert_array_equal(loaded.predict(X_test), clf.predict(X_test))

@@ -55,7 +55,7 @@ def test_example_plugins_are_found_through_their_entry_points():
 def test_example_head_plugin_trains_by_name_with_its_options(toy):
     X, y, X_test, y_test = toy
     clf = tiny_classifier(head="cnn", head__kernel_sizes=(2, 3)).fit(X, y)
-    names = [layer.name for layer in clf.model_.layers]
+    names = [layer.name for layer in clf.model_.get_layer("head").layers]
     assert "cnn_conv_3" in names and "cnn_conv_4" not in names
     assert clf.score(X_test, y_test) > 0.9
 
