@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sst2 import read_sst2
+from sst2 import read_sst2, train_subset
 
 ENCODER = "minilm_l6_en_uncased"
 FIXED_BATCHES = (1, 32, 256)
@@ -203,7 +203,7 @@ def case_predict(args) -> None:
 
 def case_finetune(args) -> None:
     system = args.case.split("_")[-1]
-    X, y = train_sample(args, args.train_size)
+    X, y = train_subset(args.data / "sst2", args.train_size)
     start = time.perf_counter()
     if system == "skbert":
         from skbert import BertClassifier
@@ -229,16 +229,10 @@ def case_first_prediction(args) -> None:
     emit("first_prediction", system, time.perf_counter() - start, "s")
 
 
-def train_sample(args, size: int) -> tuple[list[str], np.ndarray]:
-    X, y = read_sst2(args.data / "sst2" / "train.tsv")
-    order = np.random.default_rng(0).permutation(len(X))[:size]
-    return [X[i] for i in order], y[order]
-
-
 def case_frozen(args) -> None:
     """Frozen-encoder fit; for skbert also a 4 x 3 grid over head settings."""
     system = args.case.split("_")[-1]
-    X, y = train_sample(args, args.frozen_size)
+    X, y = train_subset(args.data / "sst2", args.frozen_size)
     params = dict(train_encoder=False, epochs=3, learning_rate=1e-3, random_state=0)
     start = time.perf_counter()
     if system == "seed":
@@ -279,7 +273,7 @@ def case_memory(args) -> None:
     """RSS of streaming 100,000 texts, and over 20 consecutive fits (tiny encoder)."""
     from skbert import BertClassifier
 
-    X, y = train_sample(args, 64)
+    X, y = train_subset(args.data / "sst2", 64)
     clf = BertClassifier("tiny_random_en_uncased", epochs=1).fit(X, y)
     sentences, _ = read_sst2(args.data / "sst2" / "train.tsv")
     clf.predict_proba(sentences[:1000])

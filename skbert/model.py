@@ -135,16 +135,21 @@ def runner(model: tf_keras.Model, jit_compile: bool = False):
     )
 
 
+def token_inputs() -> dict:
+    """Keras inputs for packed batches: one ``[batch, length]`` int32 per name."""
+    return {
+        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+        for name in INPUT_NAMES
+    }
+
+
 def encoder_network(encoder_layer) -> tf_keras.Model:
     """Token ids → the encoder's outputs and masked poolings of them, by name.
 
     Outputs: ``pooled_output``, ``sequence_output``, ``input_mask`` (what a
     head reads) and ``mean_pooling``, ``max_pooling``, ``cls_pooling``.
     """
-    inputs = {
-        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
-        for name in INPUT_NAMES
-    }
+    inputs = token_inputs()
     raw = encoder_layer(inputs)
     sequence, mask = raw["sequence_output"], inputs["input_mask"]
     outputs = {
@@ -210,10 +215,7 @@ def build_from_config(config: dict) -> Network:
     if not config.get("head"):
         return Network(body, packer, encoder=encoder)
     head_model, head = build_head(config, body.output["pooled_output"].shape[-1])
-    inputs = {
-        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
-        for name in INPUT_NAMES
-    }
+    inputs = token_inputs()
     features = body(inputs)
     logits = head_model({name: features[name] for name in head_model.input})
     model = tf_keras.Model(inputs, logits)
