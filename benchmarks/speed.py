@@ -7,9 +7,11 @@ Usage::
 The *seed pipeline* is the TF Hub "Classify text with BERT" model on the same
 encoder: ``hub.KerasLayer(preprocessor)`` at its fixed length 128, then
 ``hub.KerasLayer(encoder)``, Dropout(0.1), Dense(1); ``model.predict`` and
-``model.fit``. The *ceiling* is a float32 ``tf.matmul`` of large square
-matrices, timed in the same run; the model's FLOPs per sequence times
-sequences/s over it is the fraction of the ceiling reached.
+``model.fit``; its cases import TensorFlow first, so they run with
+TensorFlow's defaults, while skbert's run with skbert's (oneDNN kernels on).
+The *ceiling* is the faster of a float32 ``tf.matmul`` and a numpy matmul of
+large square matrices, timed in the same run; the model's FLOPs per sequence
+times sequences/s over it is the fraction of the ceiling reached.
 
 Every case runs in its own child process, so each has its own peak RSS and a
 cold start; the parent prints one JSON line per figure and a table with each
@@ -20,8 +22,10 @@ skbert figure's ratio to the seed pipeline's. Throughputs are medians of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,6 +37,8 @@ import numpy as np
 from sst2 import read_sst2, train_subset
 
 ENCODER = "minilm_l6_en_uncased"
+#: The environment before skbert is imported (it sets TF_ENABLE_ONEDNN_OPTS).
+ORIGINAL_ENV = dict(os.environ)
 FIXED_BATCHES = (1, 32, 256)
 #: Texts per timed pass at fixed length 128, by batch size.
 FIXED_TEXTS = {1: 32, 32: 256, 256: 512}
@@ -201,18 +207,63 @@ def case_predict(args) -> None:
         emit_rss("predict", system)
 
 
+@contextlib.contextmanager
+def epoch_seconds():
+    """Collect the wall time of each epoch of every Keras ``fit`` in the block."""
+    import tf_keras
+
+    seconds = []
+
+    class Timer(tf_keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.start)
+
+    fit = tf_keras.Model.fit
+
+    def timed_fit(model, *args, callbacks=None, **kwargs):
+        return fit(model, *args, callbacks=[*(callbacks or []), Timer()], **kwargs)
+
+    tf_keras.Model.fit = timed_fit
+    try:
+        yield seconds
+    finally:
+        tf_keras.Model.fit = fit
+
+
 def case_finetune(args) -> None:
-    system = args.case.split("_")[-1]
+    """Whole fit (load, trace, epochs) and the steady rate of the later epochs."""
+    system, epochs = args.case.split("_")[-1], args.finetune_epochs
     X, y = train_subset(args.data / "sst2", args.train_size)
     start = time.perf_counter()
-    if system == "skbert":
-        from skbert import BertClassifier
+    with epoch_seconds() as seconds:
+        if system == "skbert":
+            from skbert import BertClassifier
 
-        BertClassifier(ENCODER, epochs=1, random_state=0).fit(X, y)
-    else:
-        seed_model().fit(seed_inputs(X), y, batch_size=32, epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
-    emit("finetune:sst2_train", system, len(X) / seconds, "examples/s", seconds=seconds)
+            BertClassifier(ENCODER, epochs=epochs, random_state=0).fit(X, y)
+        else:
+            seed_model().fit(seed_inputs(X), y, batch_size=32, epochs=epochs, verbose=0)
+    total = time.perf_counter() - start
+    emit(
+        "finetune:whole_fit",
+        system,
+        epochs * len(X) / total,
+        "examples/s",
+        seconds=total,
+        epochs=epochs,
+        examples=len(X),
+    )
+    later = seconds[1:]
+    if later:
+        emit(
+            "finetune:later_epochs",
+            system,
+            len(later) * len(X) / sum(later),
+            "examples/s",
+            epoch_seconds=seconds,
+        )
     emit_rss("finetune", system)
 
 
@@ -311,8 +362,9 @@ def run_case(args, case: str) -> list[dict]:
     command = [sys.executable, __file__, str(args.data), "--case", case]
     command += ["--repeats", str(args.repeats), "--train-size", str(args.train_size)]
     command += ["--frozen-size", str(args.frozen_size)]
+    command += ["--finetune-epochs", str(args.finetune_epochs)]
     command += ["--model-dir", str(args.model_dir)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=ORIGINAL_ENV)
     if done.returncode:
         sys.exit(f"case {case} failed:\n{done.stderr[-3000:]}")
     out = done.stdout
@@ -365,10 +417,13 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=512)
+    parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--frozen-size", type=int, default=1000)
     parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
+        if args.case.endswith("_seed"):
+            import tensorflow  # noqa: F401  (before skbert: TensorFlow's own defaults)
         CASES[args.case](args)
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -160,9 +160,13 @@ class BertEstimator(BaseEstimator):
         run = network.run(network.head_model)
         return predict_sorted(run, gather, lengths, batch_size)
 
-    def _set_network(self, network) -> None:
-        self._network = network
-        self.model_ = network.model
+    def _set_network(self, network, **fitted) -> None:
+        """Set the network and the fitted attributes `fitted` in one step.
+
+        One ``dict.update`` call: no signal (KeyboardInterrupt) can land
+        between two of the attributes, so the estimator is never half-fitted.
+        """
+        self.__dict__.update(_network=network, model_=network.model, **fitted)
 
     def save(self, path) -> None:
         """Save the fitted estimator to directory `path`, in a format safe to load.
@@ -318,12 +322,13 @@ class BertModelEstimator(BertEstimator):
         return self.head
 
     def _fit_network(
-        self, task, n_outputs, detail, segments, targets, weights, stratify=None
+        self, task, n_outputs, detail, segments, targets, weights, stratify, fitted
     ):
-        """Build the network for `task` and train it; set the fitted attributes.
+        """Build the network for `task`, train it, set it and the fitted attributes.
 
-        The attributes are set only once training has finished, so an
-        interrupted fit leaves the estimator as it was.
+        The attributes (`fitted`, the estimator's own, and the network's) are
+        set together once training has finished, so an interrupted fit leaves
+        the estimator as it was.
         """
         from skbert.encoders import resolve_encoder
         from skbert.features import shared_encoder
@@ -354,11 +359,22 @@ class BertModelEstimator(BertEstimator):
         if self.random_state is not None:
             seed_everything(seed)
         with _strategy_scope(self.distribute_strategy):
-            self._train(config, seed, segments, targets, weights, stratify)
+            network, history = self._train(
+                config, seed, segments, targets, weights, stratify
+            )
+        self._set_network(
+            network,
+            activation_=network.head.activation,
+            history_=history,
+            n_iter_=len(history["loss"]),
+            n_segments_=config["n_segments"],
+            network_config_=config,
+            **fitted,
+        )
         return self
 
     def _train(self, config, seed, segments, targets, weights, stratify):
-        """Build the network of `config`, train it, and set the fitted attributes."""
+        """Build the network of `config` and train it: the network, its history."""
         from skbert.features import feature_gather, stored_names
         from skbert.model import (
             batches,
@@ -405,12 +421,7 @@ class BertModelEstimator(BertEstimator):
             patience=self.n_iter_no_change if self.early_stopping else None,
             verbose=self.verbose,
         )
-        self._set_network(network)
-        self.activation_ = network.head.activation
-        self.history_ = history
-        self.n_iter_ = len(history["loss"])
-        self.n_segments_ = config["n_segments"]
-        self.network_config_ = config
+        return network, history
 
 
 def _strategy_scope(strategy):

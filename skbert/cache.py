@@ -2,22 +2,33 @@
 
 The cache lives in ``$SKBERT_HOME`` (default ``$XDG_CACHE_HOME/skbert``, else
 ``~/.cache/skbert``). An entry is built in a temporary directory beside its
-final place, marked complete, and renamed into place under a file lock, so
-two processes never build the same entry at once and a crash leaves no
-half-written entry in use.
+final place, given a manifest (the sha256 of every file), and renamed into
+place under a file lock, so two processes never build the same entry at once
+and a crash leaves no half-written entry in use. An entry whose manifest is
+missing or does not match its files (half-written, truncated, edited) is
+rebuilt, with a warning.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from skbert.convert import file_sha256
+
 HOME_ENV = "SKBERT_HOME"
-_COMPLETE = ".complete"
+#: The manifest: ``{relative path: sha256}`` of every other file of the entry.
+_MANIFEST = ".complete"
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*")
+#: Entries verified in this process, with the sizes and times they had then.
+_verified: dict[Path, tuple] = {}
 
 
 def skbert_home() -> Path:
@@ -29,36 +40,84 @@ def skbert_home() -> Path:
 
 
 def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
-    """Return the cache directory for `key`, calling ``build(tmp_dir)`` if absent.
+    """Return the cache directory for `key`, calling ``build(tmp_dir)`` if needed.
 
     Parameters
     ----------
     key : str
-        Name of the entry (a preset name).
+        Name of the entry (a preset name, ``@revision`` optional): letters,
+        digits and ``_.@+-``, so it cannot name a path outside the cache.
     build : callable
         Writes the entry into the empty directory it is given.
 
     Returns
     -------
     Path
-        ``skbert_home() / "encoders" / key``, complete.
+        ``skbert_home() / "encoders" / key``, complete and verified.
     """
+    if not _KEY.fullmatch(key) or ".." in key:
+        raise ValueError(
+            f"cache key {key!r} is not a plain name: use letters, digits and "
+            "'_.@+-' (no '/', no '..'), starting with a letter or digit."
+        )
     root = skbert_home() / "encoders"
     target = root / key
-    if (target / _COMPLETE).exists():
+    if _problem(target) is None:
         return target
     root.mkdir(parents=True, exist_ok=True)
     with open(root / f".{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / _COMPLETE).exists():
+        problem = _problem(target)
+        if problem is None:
             return target
+        if target.exists():
+            warnings.warn(
+                f"skbert cache entry {target} is {problem}; rebuilding it.",
+                stacklevel=3,
+            )
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
         try:
             build(tmp)
-            (tmp / _COMPLETE).touch()
+            manifest = {name: file_sha256(tmp / name) for name in _files(tmp)}
+            (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=0))
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _files(entry: Path) -> list[str]:
+    """Relative paths of the entry's files, the manifest left out."""
+    return sorted(
+        str(path.relative_to(entry))
+        for path in entry.rglob("*")
+        if path.is_file() and path.name != _MANIFEST
+    )
+
+
+def _problem(entry: Path) -> str | None:
+    """None if `entry` matches its manifest, else what is wrong with it."""
+    if not entry.is_dir():
+        return "missing"
+    try:
+        manifest = json.loads((entry / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return "incomplete (no manifest)"
+    files = _files(entry)
+    if not isinstance(manifest, dict) or sorted(manifest) != files:
+        return "incomplete (its files differ from its manifest)"
+    stats = tuple((name, *_stat(entry / name)) for name in files)
+    if _verified.get(entry) == stats:
+        return None
+    changed = [name for name in files if file_sha256(entry / name) != manifest[name]]
+    if changed:
+        return f"changed since it was built ({', '.join(changed[:3])})"
+    _verified[entry] = stats
+    return None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns

@@ -172,11 +172,16 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             task = "binary" if len(classes) == 2 else "multiclass"
             targets, stratify = y_index.astype(np.float32), y_index
             detail = f"{len(classes)} classes"
-        self._fit_network(
-            task, len(classes), detail, segments, targets, weights, stratify
+        return self._fit_network(
+            task,
+            len(classes),
+            detail,
+            segments,
+            targets,
+            weights,
+            stratify,
+            {"classes_": classes},
         )
-        self.classes_ = classes
-        return self
 
     def decision_function(self, X) -> np.ndarray:
         """Class scores before the output activation (logits).
@@ -224,6 +229,31 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         if self.network_config_["task"] == "multilabel":
             return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of ``predict(X)`` against `y` (multi-label: exact match).
+
+        Labels of `y` that are not in ``classes_`` count as errors.
+
+        Parameters
+        ----------
+        X : sequence of str, or two-column array-like of str
+            Texts or sentence pairs, as in `fit`.
+        y : array-like of shape (n_samples,), or indicator matrix (multi-label)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        if self.network_config_["task"] == "multilabel":
+            return super().score(X, y, sample_weight)
+        predicted = self.predict(X)
+        y = _label_array(y, len(predicted))
+        weights = check_sample_weight(sample_weight, len(predicted))
+        hits = y.astype(object) == predicted.astype(object)
+        return float(np.average(hits, weights=weights))
 
 
 def _check_multilabel(y, n_samples: int):
@@ -285,8 +315,32 @@ def _check_multilabel(y, n_samples: int):
 
 def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(classes, index of each label in classes)``, or raise a clear error."""
+    y = _label_array(y, n_samples)
+    try:
+        classes, index = np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y})
+        raise ValueError(
+            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
+        ) from None
+    try:
+        check_classification_targets(y)
+    except ValueError:
+        raise ValueError(
+            f"y holds continuous values ({_short_list(classes)}), not class labels; "
+            "round them to classes, or use BertRegressor for real-valued targets."
+        ) from None
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has a single class ({classes[0]!r}); a classifier needs at least two."
+        )
+    return classes, index
+
+
+def _label_array(y, n_samples: int) -> np.ndarray:
+    """`y` as a 1-D array of `n_samples` labels, none missing, or a clear error."""
     if y is None:
-        raise ValueError("y is None; BertClassifier.fit needs one label per text.")
+        raise ValueError("y is None; BertClassifier needs one label per text.")
     y = np.asarray(y, dtype=object if _has_mixed_or_none(y) else None)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -306,19 +360,7 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
                 f"y[{i}] is {label}: a missing label. Drop those texts or give them "
                 "a class."
             )
-    try:
-        classes, index = np.unique(y, return_inverse=True)
-    except TypeError:
-        kinds = sorted({type(v).__name__ for v in y})
-        raise ValueError(
-            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
-        ) from None
-    check_classification_targets(y)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y has a single class ({classes[0]!r}); a classifier needs at least two."
-        )
-    return classes, index
+    return y
 
 
 def _is_indicator_rows(y) -> bool:
@@ -348,3 +390,9 @@ def _class_weights(class_weight, classes, y_index) -> np.ndarray:
         )
     by_class = np.array([class_weight.get(c, 1.0) for c in classes.tolist()])
     return by_class[y_index].astype(np.float32)
+
+
+def _short_list(values, limit: int = 3) -> str:
+    plain = [v.item() if isinstance(v, np.generic) else v for v in values[:limit]]
+    shown = ", ".join(map(repr, plain))
+    return shown + (", ..." if len(values) > limit else "")

@@ -83,7 +83,8 @@ class SharedEncoder:
     def __init__(self, key: tuple, config: dict):
         self.key = key
         self.packer, self.model = load_encoder(config, trainable=False)
-        self._runners = {jit: runner(self.model, jit) for jit in (False, True)}
+        length = self.packer.max_seq_length
+        self._runners = {jit: runner(self.model, length, jit) for jit in (False, True)}
 
     def features(
         self, segments, names, batch_size: int, jit_compile: bool = False

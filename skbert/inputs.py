@@ -74,12 +74,24 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
         raise ValueError("X is empty; it needs at least one text.")
     for column, segment in enumerate(segments):
         for row, item in enumerate(segment):
+            if isinstance(item, str) and item.isascii():
+                continue
+            where = f"X[{row}]" if len(segments) == 1 else f"X[{row}, {column}]"
             if not isinstance(item, str):
-                where = f"X[{row}]" if len(segments) == 1 else f"X[{row}, {column}]"
                 raise TypeError(
-                    f"{where} is {item!r} of type {type(item).__name__}; every item "
-                    "of X must be a str. Replace missing texts with '' or drop them."
+                    f"{where} is {_short(item)} of type {type(item).__name__}; every "
+                    "item of X must be a str. Replace missing texts with '' or drop "
+                    "them; decode bytes first."
                 )
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    f"{where} holds the lone surrogate {item[exc.start]!r} at "
+                    f"character {exc.start}, which UTF-8 cannot encode (text decoded "
+                    "with errors='surrogateescape'?). Decode the source bytes with "
+                    "errors='replace', or remove the character."
+                ) from None
     if n_segments is not None and len(segments) != n_segments:
         kinds = {1: "single texts", 2: "sentence pairs"}
         raise ValueError(
@@ -104,3 +116,9 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     if not weights.any():
         raise ValueError("sample_weight is zero everywhere; at least one must be > 0.")
     return weights.astype(np.float32)
+
+
+def _short(value, limit: int = 60) -> str:
+    """``repr(value)``, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

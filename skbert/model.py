@@ -3,8 +3,9 @@
 Texts never enter the Keras model. A `Packer` (the preprocessor's
 ``tokenize`` and ``bert_pack_inputs``) turns each batch of strings into
 ``input_word_ids``/``input_mask``/``input_type_ids`` inside the tf.data
-pipeline, padded to the batch's longest sequence rounded up to a multiple of
-`LENGTH_STEP` (so few shapes are traced or XLA-compiled). Batches are sorted
+pipeline, padded to the batch's longest sequence (traced functions relax
+their shapes, so lengths cost no retracing); XLA-compiled runs pad further to
+a multiple of `LENGTH_STEP`, so few shapes are compiled. Batches are sorted
 by length for prediction and bucketed by length, with shuffling, for
 training. The model maps those ids through the encoder network (the
 ``hub.KerasLayer`` and the masked poolings of its output) and the head
@@ -40,7 +41,7 @@ POOLINGS = {
     "max": "max_pooling",
     "cls": "cls_pooling",
 }
-#: Padded lengths are multiples of this (or ``max_seq_length``).
+#: XLA-compiled batches are padded to multiples of this (or ``max_seq_length``).
 LENGTH_STEP = 16
 #: Batches of one training window are sorted by length, then shuffled.
 BUCKET_WINDOW = 50
@@ -48,7 +49,7 @@ HEAD_LAYER = "head"
 
 
 class Packer:
-    """Batches of strings to BERT inputs: tokenize, pack, trim the padding.
+    """Batches of strings to BERT inputs: tokenize, pack, cut to the longest.
 
     Parameters
     ----------
@@ -85,9 +86,7 @@ class Packer:
         )
         mask = tf.cast(packed["input_mask"], tf.int32)
         longest = tf.reduce_max(tf.reduce_sum(mask, axis=1))
-        steps = (longest + LENGTH_STEP - 1) // LENGTH_STEP
-        length = tf.minimum(steps * LENGTH_STEP, self.max_seq_length)
-        return {n: tf.cast(packed[n][:, :length], tf.int32) for n in INPUT_NAMES}
+        return {n: tf.cast(packed[n][:, :longest], tf.int32) for n in INPUT_NAMES}
 
 
 @dataclasses.dataclass
@@ -122,17 +121,33 @@ class Network:
         """`model` in inference mode as a traced function, XLA-compiled if asked."""
         key = (id(model), jit_compile)
         if key not in self._runners:
-            self._runners[key] = runner(model, jit_compile)
+            self._runners[key] = runner(model, self.packer.max_seq_length, jit_compile)
         return self._runners[key]
 
 
-def runner(model: tf_keras.Model, jit_compile: bool = False):
-    """``model(batch, training=False)`` as one `tf.function` for all batch shapes."""
-    return tf.function(
+def runner(model: tf_keras.Model, max_seq_length: int, jit_compile: bool = False):
+    """``model(batch, training=False)`` as one `tf.function` for all batch shapes.
+
+    XLA compiles every shape anew, so with `jit_compile` each batch is first
+    padded to a multiple of `LENGTH_STEP` tokens (at most `max_seq_length`).
+    """
+    call = tf.function(
         lambda batch: model(batch, training=False),
         jit_compile=jit_compile,
         reduce_retracing=True,
     )
+    if not jit_compile:
+        return call
+
+    def padded_call(batch):
+        length = batch["input_word_ids"].shape[1]
+        target = min(
+            -(-length // LENGTH_STEP) * LENGTH_STEP, max(length, max_seq_length)
+        )
+        pad = [[0, 0], [0, target - length]]
+        return call({name: tf.pad(ids, pad) for name, ids in batch.items()})
+
+    return padded_call
 
 
 def token_inputs() -> dict:
@@ -215,11 +230,31 @@ def build_from_config(config: dict) -> Network:
     if not config.get("head"):
         return Network(body, packer, encoder=encoder)
     head_model, head = build_head(config, body.output["pooled_output"].shape[-1])
-    inputs = token_inputs()
-    features = body(inputs)
-    logits = head_model({name: features[name] for name in head_model.input})
-    model = tf_keras.Model(inputs, logits)
+    if encoder is None:
+        inputs = token_inputs()
+        features = body(inputs)
+        logits = head_model({name: features[name] for name in head_model.input})
+        model = tf_keras.Model(inputs, logits)
+    else:
+        model = SharedEncoderNetwork(body, head_model)
     return Network(model, packer, head, head_model, tuple(head_model.input), encoder)
+
+
+class SharedEncoderNetwork(tf_keras.Model):
+    """The process's shared frozen encoder network, then a head: ids in, logits out.
+
+    Not a functional model: calling the shared encoder on new Keras inputs
+    would leave a node on it pointing to the new head, so no head built on a
+    shared encoder could ever be freed.
+    """
+
+    def __init__(self, encoder: tf_keras.Model, head: tf_keras.Model):
+        super().__init__(name="network")
+        self.encoder, self.head = encoder, head
+
+    def call(self, inputs, training=False):
+        features = self.encoder(inputs, training=False)
+        return self.head({name: features[name] for name in self.head.input}, training)
 
 
 def _trained_layers(model: tf_keras.Model, config: dict):

@@ -41,6 +41,21 @@ class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+class AdamW(tf_keras.optimizers.AdamW):
+    """tf_keras' AdamW, summing gradients over replicas only when there are several.
+
+    With one replica the sum changes nothing, yet tf_keras computes it with a
+    `tf.custom_gradient`, which registers a gradient function for good at every
+    trace of a train step: each fit's train graph stayed alive (about 2.5 MiB
+    per fit of the tiny encoder's head, more with the encoder).
+    """
+
+    def aggregate_gradients(self, grads_and_vars):
+        if tf.distribute.has_strategy():
+            return super().aggregate_gradients(grads_and_vars)
+        return grads_and_vars
+
+
 def make_optimizer(
     learning_rate: float, weight_decay: float, total_steps: int, warmup_ratio: float
 ):
@@ -48,7 +63,7 @@ def make_optimizer(
     schedule = WarmupLinearDecay(
         learning_rate, total_steps, int(round(warmup_ratio * total_steps))
     )
-    optimizer = tf_keras.optimizers.AdamW(
+    optimizer = AdamW(
         learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-6
     )
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))

@@ -184,14 +184,23 @@ def load(path):
         set_trained_weights(network.model, config, weights)
     except ValueError as exc:
         raise ModelFormatError(f"{path / WEIGHTS_FILE}: {exc}") from None
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
-    estimator._set_network(network)
+    estimator._set_network(network, **fitted)
     return estimator
 
 
+def _member(path: Path, name: str) -> Path:
+    """``path / name``, refused if it is a link (it could point anywhere)."""
+    member = path / name
+    if member.is_symlink():
+        raise ModelFormatError(
+            f"{member} is a symbolic link; skbert.load reads only regular files "
+            "stored in the saved directory. Copy the real file there instead."
+        )
+    return member
+
+
 def _read_document(path: Path) -> dict:
-    config_file = path / CONFIG_FILE
+    config_file = _member(path, CONFIG_FILE)
     if not config_file.is_file():
         raise ModelFormatError(
             f"{path} is not a saved skbert estimator: it has no {CONFIG_FILE}. "
@@ -217,7 +226,7 @@ def _read_document(path: Path) -> dict:
 def _read_weights(path: Path, expected_sha256) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
-    weights_file = path / WEIGHTS_FILE
+    weights_file = _member(path, WEIGHTS_FILE)
     if not weights_file.is_file():
         raise ModelFormatError(f"{path} has no {WEIGHTS_FILE}; the save is incomplete.")
     if file_sha256(weights_file) != expected_sha256:

@@ -82,18 +82,22 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         scale[scale == 0] = 1.0
         scaled = ((targets - mean) / scale).astype(np.float32)
         n_outputs = targets.shape[1]
-        self._fit_network(
+        fitted = {
+            "y_mean_": mean,
+            "y_scale_": scale,
+            "n_outputs_": n_outputs,
+            "y_ndim_": y.ndim,
+        }
+        return self._fit_network(
             "regression",
             n_outputs,
             f"{n_outputs} targets",
             segments,
             scaled,
             weights,
+            None,
+            fitted,
         )
-        self.y_mean_, self.y_scale_ = mean, scale
-        self.n_outputs_ = n_outputs
-        self.y_ndim_ = y.ndim
-        return self
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets, in the units of ``y``.

@@ -102,10 +102,12 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
             "pooling": self.pooling,
         }
         network = build_from_config(config)
-        self._set_network(network)
-        self.network_config_ = config
-        self.n_segments_ = len(segments)
-        self.n_features_out_ = int(network.model.output["pooled_output"].shape[-1])
+        self._set_network(
+            network,
+            network_config_=config,
+            n_segments_=len(segments),
+            n_features_out_=int(network.model.output["pooled_output"].shape[-1]),
+        )
         return self
 
     def transform(self, X) -> np.ndarray:

@@ -24,7 +24,7 @@ X2 = ["a good film", "a bad film"]
         (X2, [0, None], ValueError, r"y\[1\] is None: a missing label"),
         (X2, [0.0, float("nan")], ValueError, r"y\[1\] is nan"),
         (X2, [1, "a"], ValueError, "y mixes label types"),
-        (X2, [0.5, 1.5], ValueError, "Unknown label type"),
+        (X2, [0.5, 1.5], ValueError, "y holds continuous values .0.5, 1.5., not"),
         (X2, np.array([[0, 2], [1, 0]]), ValueError, "values other than 0 and 1"),
         (X2, [set(), set()], ValueError, "label sets are all empty"),
         (X2, [{"a"}], ValueError, "X has 2 texts but y has 1 label sets"),

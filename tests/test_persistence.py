@@ -100,6 +100,9 @@ def test_load_unpickles_nothing_and_runs_nothing_planted(saved, tmp_path):
     (path / "model.pkl").write_bytes(pickle.dumps(Planted()))
     (path / "model.joblib").write_bytes(pickle.dumps(Planted()))
     (path / "saved_model.pb").write_bytes(b"not read")
+    for folder in ("assets", "variables", "encoder/assets"):
+        (path / folder).mkdir(parents=True)
+        (path / folder / "payload.py").write_text(payload)
     out = run_python(NO_PICKLE.format(path=str(path))).stdout
     assert out.strip() == "['pos', 'neg'] []"  # no pickle.find_class event
     assert not marker.exists()
@@ -131,6 +134,16 @@ def test_broken_saves_give_clear_errors(saved, tmp_path):
         skbert.load(path)
     (path / CONFIG_FILE).write_text("{not json")
     with pytest.raises(ModelFormatError, match="not valid JSON"):
+        skbert.load(path)
+
+
+@pytest.mark.parametrize("member", [CONFIG_FILE, WEIGHTS_FILE])
+def test_members_that_are_links_are_refused(saved, tmp_path, member):
+    path = copy_of(saved, tmp_path)
+    outside = tmp_path / "elsewhere"
+    (path / member).rename(outside)
+    (path / member).symlink_to(outside)
+    with pytest.raises(ModelFormatError, match=f"{member} is a symbolic link"):
         skbert.load(path)
 
 

@@ -1,0 +1,200 @@
+"""Faults: Ctrl-C in the middle of fit, broken cache entries, leaks, determinism."""
+
+import io
+import json
+import re
+import signal
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+import skbert
+from conftest import TINY, run_python, tiny_classifier
+from skbert.cache import built_encoder_dir
+
+
+class CtrlC(io.StringIO):
+    """A terminal whose user presses Ctrl-C in the middle of an epoch after the first.
+
+    Keras prints its progress bar here (``verbose=1``); at the first bar of
+    epoch 2 or later that shows a step short of the epoch's last, this sends
+    the process a real SIGINT, as a terminal does.
+    """
+
+    pressed = False
+
+    def write(self, text):
+        super().write(text)
+        step = re.search(r"(\d+)/(\d+) \[", text)
+        later_epoch = re.search(r"Epoch ([2-9])/", self.getvalue())
+        if not self.pressed and later_epoch and step and int(step[1]) < int(step[2]):
+            self.pressed = True
+            signal.raise_signal(signal.SIGINT)
+        return len(text)
+
+
+def interrupted_fit(clf, X, y, monkeypatch):
+    terminal = CtrlC()
+    monkeypatch.setattr("sys.stdout", terminal)
+    clf.set_params(verbose=1, epochs=8, batch_size=2)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    assert terminal.pressed, terminal.getvalue()[-500:]
+    clf.set_params(verbose=0, epochs=1, batch_size=8)
+
+
+def test_ctrl_c_in_the_middle_of_fit_leaves_the_estimator_as_it_was(toy, monkeypatch):
+    X, y, X_test, _ = toy
+    clf = tiny_classifier()
+    interrupted_fit(clf, X[:48], y[:48], monkeypatch)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)
+    assert not [k for k in vars(clf) if k.endswith("_") and not k.startswith("_")]
+
+    clf.fit(X[:32], y[:32])
+    before = vars(clf).copy()
+    proba = clf.predict_proba(X_test[:8])
+    numbers = (y[:48] == "pos").astype(int)  # other classes, other data
+    interrupted_fit(clf, X[:48], numbers, monkeypatch)
+    assert all(vars(clf)[k] is v for k, v in before.items() if k.endswith("_"))
+    np.testing.assert_array_equal(clf.predict_proba(X_test[:8]), proba)
+
+    clf.fit(X[:48], numbers)
+    assert clf.classes_.tolist() == [0, 1] and clf.model_ is not before["model_"]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKBERT_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_a_half_written_or_changed_cache_entry_is_rebuilt(home):
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    builds = []
+
+    def build(directory):
+        builds.append(directory)
+        skbert.get_encoder(TINY).build(directory)
+
+    entry = built_encoder_dir("tiny", build)
+    assert built_encoder_dir("tiny", build) == entry and len(builds) == 1
+    manifest = json.loads((entry / ".complete").read_text())
+    assert "encoder/saved_model.pb" in manifest
+
+    (entry / ".complete").unlink()  # a crash before the manifest was written
+    with pytest.warns(UserWarning, match="incomplete .no manifest.; rebuilding"):
+        built_encoder_dir("tiny", build)
+    variables = next((entry / "encoder").rglob("variables.data-*"))
+    data = bytearray(variables.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    variables.write_bytes(data)
+    with pytest.warns(UserWarning, match="changed since it was built .encoder/var"):
+        built_encoder_dir("tiny", build)
+    (entry / "encoder" / "planted.py").write_text("raise SystemExit('ran')\n")
+    with pytest.warns(UserWarning, match="files differ from its manifest"):
+        built_encoder_dir("tiny", build)
+    assert len(builds) == 4
+    assert sorted(p.name for p in (home / "encoders").iterdir()) == [
+        ".tiny.lock",
+        "tiny",
+    ]
+    outputs = hub.load(str(entry / "encoder"))(
+        {n: tf.ones([1, 4], tf.int32) for n in ("input_word_ids", "input_mask")}
+        | {"input_type_ids": tf.zeros([1, 4], tf.int32)}
+    )
+    assert np.isfinite(outputs["pooled_output"].numpy()).all()
+
+
+@pytest.mark.parametrize("key", ["../outside", "a/b", "/tmp/x", ".hidden", ""])
+def test_cache_keys_cannot_name_a_path_outside_the_cache(home, key):
+    with pytest.raises(ValueError, match="is not a plain name"):
+        built_encoder_dir(key, lambda directory: pytest.fail("built"))
+    assert list(home.iterdir()) == []
+
+
+LEAKS = """
+import gc, json, os, tempfile
+import tensorflow as tf
+import skbert
+
+def state(i):
+    with open("/proc/self/status") as status:
+        rss = next(l for l in status if l.startswith("VmRSS")).split()[1]
+    graphs = None
+    if i in (4, 19):
+        gc.collect()
+        graphs = sum(isinstance(o, tf.Graph) for o in gc.get_objects())
+    return [int(rss) / 1024, len(os.listdir("/proc/self/fd")), graphs]
+
+X = ["the film was good", "the film was bad", "a fine plot", "a dull plot"] * 4
+y = [1, 0, 1, 0] * 4
+params = dict(epochs=1, batch_size=8, max_seq_length=16)
+fits, loads = [], []
+for i in range(20):
+    clf = skbert.BertClassifier({tiny!r}, train_encoder=False, **params)
+    clf.fit(X, y).predict_proba(X)
+    fits.append(state(i))
+path = tempfile.mkdtemp() + "/model"
+skbert.BertClassifier({tiny!r}, **params).fit(X, y).save(path)
+for i in range(20):
+    skbert.load(path).predict_proba(X)
+    loads.append(state(i))
+print(json.dumps({{"fits": fits, "loads": loads}}))
+"""
+
+
+def test_twenty_fits_and_twenty_loads_leak_no_memory_files_or_graphs():
+    """20 frozen-encoder fits (as a grid search makes), then 20 loads of a fine-tuned
+    estimator (each a new ``hub.KerasLayer``) and predictions, in a fresh process."""
+    out = run_python(LEAKS.format(tiny=TINY)).stdout
+    cycles = json.loads(out.splitlines()[-1])
+    for name, bound in (("fits", 50), ("loads", 100)):
+        rss, fds, graphs = zip(*cycles[name])
+        print(name, "RSS MiB", [round(r) for r in rss], "fds", fds, "graphs", graphs)
+        # After 5 warm-up cycles: bounded RSS growth, no more open files or graphs.
+        assert rss[-1] - rss[4] < bound
+        assert fds[-1] <= fds[4]
+        assert graphs[-1] <= graphs[4]
+
+
+DETERMINISM = """
+import hashlib
+import tensorflow as tf
+tf.config.experimental.enable_op_determinism()
+from conftest import sentiment, tiny_classifier
+X, y = sentiment(64, seed=0)
+for seed in (0, 1):
+    clf = tiny_classifier(epochs=2, random_state=seed, head__dropout=0.3).fit(X, y)
+    print(seed, hashlib.sha256(clf.predict_proba(X).tobytes()).hexdigest())
+"""
+
+
+def test_same_random_state_gives_identical_predictions_in_fresh_processes():
+    code = textwrap.dedent(DETERMINISM)
+    env = {"PYTHONPATH": str(Path(__file__).parent)}
+    first, second = (run_python(code, env=env).stdout.split("\n")[-3:-1] for _ in "ab")
+    assert first == second  # bit for bit, seed by seed
+    assert first[0].split()[1] != first[1].split()[1]  # and the seed matters
+
+
+def test_a_truncated_local_encoder_gives_a_clear_error(tmp_path):
+    import shutil
+
+    preprocess, encoder = (Path(h) for h in skbert.get_encoder(TINY).handles())
+    local = tmp_path / "my_bert"
+    shutil.copytree(preprocess, local / "preprocess")
+    shutil.copytree(encoder, local / "encoder")
+    graph = local / "encoder" / "saved_model.pb"
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+    clf = skbert.BertClassifier(str(local), epochs=1)
+    with pytest.raises(skbert.EncoderLoadError, match="Could not load the TF Hub mo"):
+        clf.fit(["a good film", "a bad film"], [1, 0])
+    assert not hasattr(clf, "model_")
