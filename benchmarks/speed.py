@@ -7,7 +7,7 @@ Usage::
 The *seed pipeline* is the TF Hub "Classify text with BERT" model on the same
 encoder: ``hub.KerasLayer(preprocessor)`` at its fixed length 128, then
 ``hub.KerasLayer(encoder)``, Dropout(0.1), Dense(1); ``model.predict`` and
-``model.fit``; its cases import TensorFlow first, so they run with
+``model.fit``; its cases import TensorFlow before skbert, so they run with
 TensorFlow's defaults, while skbert's run with skbert's (oneDNN kernels on).
 The *ceiling* is the faster of a float32 ``tf.matmul`` and a numpy matmul of
 large square matrices, timed in the same run; the model's FLOPs per sequence
@@ -174,7 +174,6 @@ def case_predict(args) -> None:
     sets = predict_sets(args)
     if jit:  # XLA compiles each batch shape: time the sets that show its effect
         sets = {k: v for k, v in sets.items() if k in ("sst2_dev", "fixed128_b32")}
-    flops = encoder_flops(128)
     if system != "seed":
         from skbert import BertClassifier
 
@@ -186,6 +185,7 @@ def case_predict(args) -> None:
             ).fit(X, [0, 1])
     else:
         fitted = {pairs: seed_model(pairs) for pairs in (False, True)}
+    flops = encoder_flops(128)  # imports skbert: after the seed imported TensorFlow
     for name, texts in sets.items():
         batch = int(name.split("_b")[-1]) if name.startswith("fixed") else 32
         model = fitted[isinstance(texts[0], tuple)]
@@ -422,8 +422,6 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        if args.case.endswith("_seed"):
-            import tensorflow  # noqa: F401  (before skbert: TensorFlow's own defaults)
         CASES[args.case](args)
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -71,8 +71,9 @@ validation_fraction : float, default=0.1
         global generators (``tf_keras.utils.set_random_seed``).
     jit_compile : bool, default=False
         Run the encoder through XLA when predicting (and when a frozen
-        encoder computes features): faster on long runs, but each new batch
-        shape costs a compilation. Training is not XLA-compiled.
+        encoder computes features); each new batch shape costs a
+        compilation. Whether it is faster depends on the hardware: XLA does
+        not use oneDNN kernels. Training is not XLA-compiled.
     distribute_strategy : tf.distribute.Strategy, optional
         Build and train the network in this strategy's scope, e.g.
         ``tf.distribute.MirroredStrategy()`` over the GPUs of a machine or
