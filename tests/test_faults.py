@@ -4,7 +4,6 @@ import io
 import json
 import re
 import signal
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -178,9 +177,10 @@ for seed in (0, 1):
 
 
 def test_same_random_state_gives_identical_predictions_in_fresh_processes():
-    code = textwrap.dedent(DETERMINISM)
     env = {"PYTHONPATH": str(Path(__file__).parent)}
-    first, second = (run_python(code, env=env).stdout.split("\n")[-3:-1] for _ in "ab")
+    first, second = (
+        run_python(DETERMINISM, env=env).stdout.split("\n")[-3:-1] for _ in "ab"
+    )
     assert first == second  # bit for bit, seed by seed
     assert first[0].split()[1] != first[1].split()[1]  # and the seed matters
 

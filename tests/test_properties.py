@@ -139,10 +139,6 @@ def outcome(name: str, call):
     return result
 
 
-def n_rows(X) -> int:
-    return len(X)
-
-
 @pytest.fixture(scope="session")
 def fitted_pairs(toy):
     X, y, _, _ = toy
@@ -170,7 +166,7 @@ def test_predict_works_or_names_X(fitted, fitted_pairs, X):
         proba = outcome(f"predict_proba[{name}]", partial(clf.predict_proba, X))
         if proba is None:
             continue
-        assert proba.shape == (n_rows(X), 2)
+        assert proba.shape == (len(X), 2)
         assert np.isfinite(proba).all()
         np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
         if sum(map(len, map(str, np.asarray(X, dtype=object).flat))) > 10_000:
@@ -178,7 +174,7 @@ def test_predict_works_or_names_X(fitted, fitted_pairs, X):
         predicted = clf.predict(X)
         np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(axis=1)])
         scores = clf.decision_function(X)
-        assert scores.shape == (n_rows(X),) and np.isfinite(scores).all()
+        assert scores.shape == (len(X),) and np.isfinite(scores).all()
 
 
 @settings(max_examples=80, **SETTINGS)
@@ -187,7 +183,7 @@ def test_transform_works_or_names_X(vectorizer, X):
     X = materialize(X)
     vectors = outcome("transform", lambda: vectorizer.transform(X))
     if vectors is not None:
-        assert vectors.shape == (n_rows(X), vectorizer.n_features_out_)
+        assert vectors.shape == (len(X), vectorizer.n_features_out_)
         assert vectors.dtype == np.float32 and np.isfinite(vectors).all()
 
 
@@ -226,7 +222,7 @@ def test_fit_works_or_names_the_argument(case, early_stopping):
     assert clf.classes_.tolist() == sorted(set(clf.classes_.tolist()))
     assert set(np.asarray(y, dtype=object).tolist()) == set(clf.classes_.tolist())
     proba = clf.predict_proba(X)
-    assert proba.shape == (n_rows(X), len(clf.classes_)) and np.isfinite(proba).all()
+    assert proba.shape == (len(X), len(clf.classes_)) and np.isfinite(proba).all()
     assert set(clf.predict(X)) <= set(clf.classes_)
 
 
