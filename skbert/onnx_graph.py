@@ -1,0 +1,496 @@
+"""ONNX graphs of skbert's networks, written from their fitted weights.
+
+An encoder that skbert exported (`skbert.modeling.bert.BertNetwork` saved as
+a TF Hub SavedModel: the embedded default, converted checkpoints,
+``tiny_random_en_uncased``) is written op by op from the weights the
+``hub.KerasLayer`` holds (fine-tuned or not); the head is translated layer by
+layer from its functional Keras model. A network that holds anything else
+(a third-party TF Hub encoder, a head layer with no translation) raises
+`NotExportable`, which says what could not be written.
+
+The graph takes ``input_word_ids``, ``input_mask`` and ``input_type_ids``
+(int64, ``[batch, length]``) and returns ``logits`` (with a head) or the
+encoder outputs `ENCODER_OUTPUTS`. Query and key scaling is folded into the
+query weights, and the query, key and value projections are one matmul.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from skbert.modeling.config import BertConfig
+
+OPSET = 18
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
+#: What an encoder-only graph returns, as `skbert.model.encoder_network` names it.
+ENCODER_OUTPUTS = (
+    "pooled_output",
+    "sequence_output",
+    "mean_pooling",
+    "max_pooling",
+    "cls_pooling",
+)
+_BERT_PREFIX = "bert_network/"
+_MASK_VALUE = -1e9
+
+
+class NotExportable(ValueError):
+    """A network (encoder or head) that skbert cannot write as ONNX."""
+
+
+class GraphBuilder:
+    """Nodes and initializers of one ONNX graph, with fresh names for values."""
+
+    def __init__(self):
+        self.nodes: list = []
+        self.initializers: list = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, value, hint: str = "const", dtype=np.float32) -> str:
+        name = self.name(hint)
+        self.initializers.append(
+            numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
+        )
+        return name
+
+    def ints(self, values, hint: str = "shape") -> str:
+        return self.const(values, hint, np.int64)
+
+    def op(self, op_type: str, *inputs: str, outputs: int = 1, **attrs):
+        names = [self.name(op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, **attrs))
+        return names[0] if outputs == 1 else names
+
+    def dense(self, x: str, kernel, bias=None, hint: str = "dense") -> str:
+        y = self.op("MatMul", x, self.const(kernel, f"{hint}_kernel"))
+        if bias is not None:
+            y = self.op("Add", y, self.const(bias, f"{hint}_bias"))
+        return y
+
+    def layer_norm(self, x: str, gamma, beta, epsilon: float) -> str:
+        return self.op(
+            "LayerNormalization",
+            x,
+            self.const(gamma, "ln_gamma"),
+            self.const(beta, "ln_beta"),
+            axis=-1,
+            epsilon=float(epsilon),
+        )
+
+    def gelu(self, x: str) -> str:
+        """Exact GELU, ``x * (1 + erf(x / sqrt 2)) / 2``."""
+        erf = self.op("Erf", self.op("Mul", x, self.const(1 / math.sqrt(2))))
+        half = self.op("Mul", x, self.const(0.5))
+        return self.op("Mul", half, self.op("Add", erf, self.const(1.0)))
+
+    def activation(self, x: str, name: str, where: str) -> str:
+        if name == "linear":
+            return x
+        if name == "gelu":
+            return self.gelu(x)
+        if name in ("relu", "tanh", "sigmoid"):
+            return self.op(name.capitalize(), x)
+        if name == "softmax":
+            return self.op("Softmax", x, axis=-1)
+        if name in ("swish", "silu"):
+            return self.op("Mul", x, self.op("Sigmoid", x))
+        raise NotExportable(
+            f"{where} uses activation {name!r}, which skbert cannot write as ONNX "
+            "(it writes linear, relu, gelu, tanh, sigmoid, softmax, swish)."
+        )
+
+    def model(self, inputs, outputs) -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, "skbert", inputs, outputs, self.initializers
+        )
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", OPSET)],
+            producer_name="skbert",
+        )
+        model.ir_version = 8
+        return model
+
+
+# --- encoder ----------------------------------------------------------------------
+
+
+def encoder_config(saved_model_dir: str | Path) -> tuple[BertConfig, str]:
+    """The `BertConfig` and pooling of an encoder SavedModel skbert exported.
+
+    Read from the Keras metadata the SavedModel carries; `NotExportable` for
+    an encoder that skbert did not write.
+    """
+    from tf_keras.protobuf import saved_metadata_pb2
+
+    path = Path(saved_model_dir) / "keras_metadata.pb"
+    if not path.is_file():
+        raise NotExportable(
+            f"{saved_model_dir} is not an encoder skbert wrote (no Keras metadata)."
+        )
+    metadata = saved_metadata_pb2.SavedMetadata()
+    metadata.ParseFromString(path.read_bytes())
+    for node in metadata.nodes:
+        entry = json.loads(node.metadata)
+        if entry.get("class_name") == "BertNetwork":
+            config = dict(entry["config"])
+            pooling = config.pop("pooling", "pooler")
+            return BertConfig.from_dict(config), pooling
+    raise NotExportable(
+        f"{saved_model_dir} holds no skbert BertNetwork; only encoders skbert "
+        "wrote (presets it builds, converted checkpoints) run on ONNX Runtime."
+    )
+
+
+def hub_weights(layer) -> dict[str, np.ndarray]:
+    """The BERT weights a ``hub.KerasLayer`` holds, by name below ``bert_network/``."""
+    weights = {}
+    for variable in layer.weights:
+        name = variable.name.split(":")[0]
+        if not name.startswith(_BERT_PREFIX):
+            raise NotExportable(
+                f"encoder variable {name!r} is not one of skbert's BERT weights."
+            )
+        weights[name[len(_BERT_PREFIX) :]] = variable.numpy()
+    return weights
+
+
+def write_encoder(
+    g: GraphBuilder, config: BertConfig, pooling: str, weights: dict, inputs: dict
+) -> dict[str, str]:
+    """Add the BERT encoder to `g`: its outputs (and the float mask) by name."""
+    w = _Weights(weights)
+    h, heads = config.hidden_size, config.num_attention_heads
+    size = h // heads
+    ids, mask, type_ids = (inputs[n] for n in INPUT_NAMES)
+    length = g.op("Slice", g.op("Shape", ids), g.ints([1]), g.ints([2]))
+    positions = g.op(
+        "Slice", g.const(w["embeddings/position_embeddings/embeddings"]),
+        g.ints([0]), length, g.ints([0]),
+    )  # fmt: skip
+    x = g.op("Gather", g.const(w["embeddings/word_embeddings/embeddings"]), ids)
+    x = g.op(
+        "Add", x, g.op("Gather", g.const(w["embeddings/token_type_embeddings/embeddings"]), type_ids)
+    )  # fmt: skip
+    x = g.op("Add", x, positions)
+    x = g.layer_norm(
+        x, w["embeddings/LayerNorm/gamma"], w["embeddings/LayerNorm/beta"],
+        config.layer_norm_eps,
+    )  # fmt: skip
+    float_mask = g.op("Cast", mask, to=TensorProto.FLOAT)
+    bias = g.op(
+        "Mul",
+        g.op("Sub", g.const(1.0), float_mask),
+        g.const(_MASK_VALUE),
+    )
+    bias = g.op("Unsqueeze", bias, g.ints([1, 2]))  # [batch, 1, 1, length]
+    split_heads = g.ints([0, 0, heads, size])
+    merge_heads = g.ints([0, 0, h])
+    scale = 1.0 / math.sqrt(size)
+    for i in range(config.num_hidden_layers):
+        p = f"encoder/layer_{i}/"
+        kernel = np.concatenate(
+            [
+                w[p + "attention/self/query/kernel"] * scale,
+                w[p + "attention/self/key/kernel"],
+                w[p + "attention/self/value/kernel"],
+            ],
+            axis=1,
+        )
+        bias_qkv = np.concatenate(
+            [
+                w[p + "attention/self/query/bias"] * scale,
+                w[p + "attention/self/key/bias"],
+                w[p + "attention/self/value/bias"],
+            ]
+        )
+        qkv = g.dense(x, kernel, bias_qkv, f"layer{i}_qkv")
+        q, k, v = g.op("Split", qkv, g.ints([h, h, h]), axis=-1, outputs=3)
+        q = g.op("Transpose", g.op("Reshape", q, split_heads), perm=[0, 2, 1, 3])
+        k = g.op("Transpose", g.op("Reshape", k, split_heads), perm=[0, 2, 3, 1])
+        v = g.op("Transpose", g.op("Reshape", v, split_heads), perm=[0, 2, 1, 3])
+        scores = g.op("Add", g.op("MatMul", q, k), bias)
+        context = g.op("MatMul", g.op("Softmax", scores, axis=-1), v)
+        context = g.op(
+            "Reshape", g.op("Transpose", context, perm=[0, 2, 1, 3]), merge_heads
+        )
+        attended = g.dense(
+            context,
+            w[p + "attention/output/dense/kernel"],
+            w[p + "attention/output/dense/bias"],
+            f"layer{i}_attention_output",
+        )
+        x = g.layer_norm(
+            g.op("Add", x, attended),
+            w[p + "attention/output/LayerNorm/gamma"],
+            w[p + "attention/output/LayerNorm/beta"],
+            config.layer_norm_eps,
+        )
+        hidden = g.gelu(
+            g.dense(
+                x,
+                w[p + "intermediate/dense/kernel"],
+                w[p + "intermediate/dense/bias"],
+                f"layer{i}_intermediate",
+            )
+        )
+        out = g.dense(
+            hidden,
+            w[p + "output/dense/kernel"],
+            w[p + "output/dense/bias"],
+            f"layer{i}_output",
+        )
+        x = g.layer_norm(
+            g.op("Add", x, out),
+            w[p + "output/LayerNorm/gamma"],
+            w[p + "output/LayerNorm/beta"],
+            config.layer_norm_eps,
+        )
+    w.check_all_used()
+    cls = g.op("Squeeze", g.op("Slice", x, g.ints([0]), g.ints([1]), g.ints([1])), g.ints([1]))
+    mean = masked_pooling(g, "mean", x, float_mask)
+    if pooling == "mean":
+        pooled = mean
+    else:
+        pooled = g.op(
+            "Tanh",
+            g.dense(cls, w.pooler("kernel"), w.pooler("bias"), "pooler"),
+        )
+    return {
+        "pooled_output": pooled,
+        "sequence_output": x,
+        "mean_pooling": mean,
+        "max_pooling": masked_pooling(g, "max", x, float_mask),
+        "cls_pooling": cls,
+        "float_mask": float_mask,
+    }
+
+
+class _Weights(dict):
+    """Weights by name; a missing one is `NotExportable`, an unused one too."""
+
+    def __init__(self, weights: dict):
+        super().__init__(weights)
+        self.used: set[str] = set()
+
+    def __getitem__(self, name):
+        if name not in self:
+            raise NotExportable(f"the encoder has no weight {name!r}.")
+        self.used.add(name)
+        return super().__getitem__(name)
+
+    def pooler(self, part: str):
+        return self[f"pooler/dense/{part}"]
+
+    def check_all_used(self):
+        left = set(self) - self.used - {"pooler/dense/kernel", "pooler/dense/bias"}
+        if left:
+            raise NotExportable(
+                f"the encoder has weights skbert's BERT does not use: {sorted(left)[:3]}"
+            )
+
+
+def masked_pooling(g: GraphBuilder, mode: str, sequence: str, float_mask: str) -> str:
+    """``mean``, ``max`` or ``cls`` of ``[batch, length, width]`` over real tokens."""
+    if mode == "cls":
+        first = g.op("Slice", sequence, g.ints([0]), g.ints([1]), g.ints([1]))
+        return g.op("Squeeze", first, g.ints([1]))
+    mask = g.op("Unsqueeze", float_mask, g.ints([2]))  # [batch, length, 1]
+    if mode == "max":
+        shifted = g.op(
+            "Add",
+            sequence,
+            g.op("Mul", g.op("Sub", mask, g.const(1.0)), g.const(1e9)),
+        )
+        return g.op("ReduceMax", shifted, g.ints([1]), keepdims=0)
+    total = g.op("ReduceSum", g.op("Mul", sequence, mask), g.ints([1]), keepdims=0)
+    count = g.op("ReduceSum", mask, g.ints([1]), keepdims=0)
+    return g.op("Div", total, g.op("Max", count, g.const([1.0])))
+
+
+# --- head -------------------------------------------------------------------------
+
+
+def write_head(g: GraphBuilder, head_model, features: dict[str, str]) -> str:
+    """Add a functional Keras head to `g`, reading `features`; its logits.
+
+    Each layer of the head is translated: Dense, Dropout (inference: none),
+    Identity, Concatenate, Conv1D, and skbert's `MaskedPooling` and
+    `AttentionPooling`. Anything else raises `NotExportable`.
+    """
+    config = head_model.get_config()
+    values = {}
+    input_layers = config["input_layers"]
+    if isinstance(input_layers, dict):
+        input_layers = input_layers.values()
+    for name, _, _ in input_layers:
+        feature = "float_mask" if name == "input_mask" else name
+        values[name] = features[feature]
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            continue
+        layer = head_model.get_layer(entry["name"])
+        if len(entry["inbound_nodes"]) != 1:
+            raise NotExportable(f"head layer {layer.name!r} is called more than once.")
+        args = [values[source[0]] for source in entry["inbound_nodes"][0]]
+        values[entry["name"]] = _write_layer(g, layer, args)
+    (output, _, _), *rest = config["output_layers"]
+    if rest:
+        raise NotExportable("the head has more than one output.")
+    return values[output]
+
+
+def _write_layer(g: GraphBuilder, layer, args: list[str]) -> str:
+    kind = type(layer).__name__
+    where = f"head layer {layer.name!r} ({kind})"
+    if kind in ("Dropout", "Identity"):
+        return args[0]
+    if kind == "Dense":
+        kernel, *bias = layer.get_weights()
+        y = g.dense(args[0], kernel, bias[0] if bias else None, layer.name)
+        return g.activation(y, layer.activation.__name__, where)
+    if kind == "Concatenate":
+        return g.op("Concat", *args, axis=layer.axis)
+    if kind == "MaskedPooling":
+        return masked_pooling(g, layer.mode, args[0], args[1])
+    if kind == "AttentionPooling":
+        kernel, bias = layer.score.get_weights()
+        scores = g.op("Squeeze", g.dense(args[0], kernel, bias), g.ints([2]))
+        penalty = g.op("Mul", g.op("Sub", g.const(1.0), args[1]), g.const(_MASK_VALUE))
+        weights = g.op("Softmax", g.op("Add", scores, penalty), axis=1)
+        weighted = g.op("Mul", args[0], g.op("Unsqueeze", weights, g.ints([2])))
+        return g.op("ReduceSum", weighted, g.ints([1]), keepdims=0)
+    if kind == "Conv1D":
+        return _conv1d(g, layer, args[0], where)
+    raise NotExportable(
+        f"{where} has no ONNX translation; predict with inference_backend="
+        "'tensorflow', or build the head from Dense, Conv1D, Concatenate, Dropout "
+        "and skbert.layers' poolings."
+    )
+
+
+def _conv1d(g: GraphBuilder, layer, x: str, where: str) -> str:
+    if layer.data_format != "channels_last" or layer.groups != 1:
+        raise NotExportable(f"{where}: only channels_last, ungrouped Conv1D exports.")
+    kernel, *bias = layer.get_weights()  # [size, in, filters]
+    size = kernel.shape[0]
+    (stride,), (dilation,) = layer.strides, layer.dilation_rate
+    if layer.padding == "same":
+        total = dilation * (size - 1)
+        pads = [total // 2, total - total // 2]
+    elif layer.padding == "valid":
+        pads = [0, 0]
+    else:
+        raise NotExportable(f"{where}: padding {layer.padding!r} does not export.")
+    inputs = [g.op("Transpose", x, perm=[0, 2, 1]), g.const(kernel.transpose(2, 1, 0))]
+    if bias:
+        inputs.append(g.const(bias[0]))
+    y = g.op(
+        "Conv", *inputs, kernel_shape=[size], pads=pads, strides=[stride],
+        dilations=[dilation],
+    )  # fmt: skip
+    y = g.op("Transpose", y, perm=[0, 2, 1])
+    return g.activation(y, layer.activation.__name__, where)
+
+
+# --- whole graphs -----------------------------------------------------------------
+
+
+def network_graph(
+    config: BertConfig,
+    pooling: str,
+    weights: dict[str, np.ndarray],
+    head_model=None,
+    outputs=ENCODER_OUTPUTS,
+) -> onnx.ModelProto:
+    """The ONNX graph of an encoder (and head): token ids in, `outputs` or logits out.
+
+    Parameters
+    ----------
+    config : BertConfig
+        Shape of the encoder.
+    pooling : {"pooler", "mean"}
+        How the encoder makes ``pooled_output``.
+    weights : dict
+        The encoder's weights, named as `hub_weights` returns them.
+    head_model : tf_keras.Model, optional
+        A functional head (encoder outputs in, logits out); the graph then
+        returns ``logits``.
+    outputs : tuple of str
+        Without a head: the encoder outputs to return, from `ENCODER_OUTPUTS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=0,
+    ...                num_attention_heads=1, intermediate_size=8)
+    >>> w = {"embeddings/word_embeddings/embeddings": np.ones((10, 4)),
+    ...      "embeddings/position_embeddings/embeddings": np.ones((512, 4)),
+    ...      "embeddings/token_type_embeddings/embeddings": np.ones((2, 4)),
+    ...      "embeddings/LayerNorm/gamma": np.ones(4),
+    ...      "embeddings/LayerNorm/beta": np.zeros(4)}
+    >>> graph = network_graph(c, "mean", w, outputs=("pooled_output",))
+    >>> [o.name for o in graph.graph.output]
+    ['pooled_output']
+    """
+    g = GraphBuilder()
+    inputs = {name: name for name in INPUT_NAMES}
+    features = write_encoder(g, config, pooling, weights, inputs)
+    if head_model is not None:
+        named = {"logits": write_head(g, head_model, features)}
+    else:
+        named = {name: features[name] for name in outputs}
+    for name, value in named.items():
+        g.op("Identity", value)
+        g.nodes[-1].output[0] = name
+    batch_length = ["batch", "length"]
+    graph_inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, batch_length)
+        for name in INPUT_NAMES
+    ]
+    graph_outputs = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in named
+    ]
+    return g.model(graph_inputs, graph_outputs)
+
+
+def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS):
+    """The ONNX graph of a built `skbert.model.Network` with `config`.
+
+    Raises `NotExportable` (saying why) for a network skbert cannot write.
+    """
+    from skbert.encoders import resolve_encoder
+
+    handle = resolve_encoder(config["encoder"]).handles()[1]
+    if "://" in handle:
+        import tensorflow_hub as hub
+
+        handle = hub.resolve(handle)
+    bert_config, pooling = encoder_config(handle)
+    layer = _hub_layer(network.model)
+    return network_graph(
+        bert_config, pooling, hub_weights(layer), network.head_model, outputs
+    )
+
+
+def _hub_layer(model):
+    import tensorflow_hub as hub
+
+    for layer in model.layers:
+        if isinstance(layer, hub.KerasLayer):
+            return layer
+        if hasattr(layer, "layers"):
+            found = _hub_layer(layer)
+            if found is not None:
+                return found
+    return None
