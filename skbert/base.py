@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sized
 from itertools import islice
 from numbers import Integral, Real
@@ -18,11 +19,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skbert.inputs import check_texts
 from skbert.plugins import get_head, list_heads
+from skbert.runtime import BACKENDS, InferenceBackendWarning
 
 HEAD_PREFIX = "head__"
 #: Texts predicted per chunk: an iterator of texts is read this many at a time.
@@ -57,7 +59,23 @@ max_seq_length : int, default=128
     train_encoder : bool, default=True
         Fine-tune the encoder's weights too; False trains the head only."""
 
-TRAINING_PARAMETERS_END = """\
+#: Doc of the ``inference_backend`` parameter, shared by the estimators.
+INFERENCE_BACKEND = """\
+inference_backend : {"auto", "onnxruntime", "onnxruntime-int8", "tensorflow"}, \
+default="auto"
+        What runs the fitted network for predictions, embeddings and a
+        frozen encoder's features: ``"onnxruntime"`` runs it as an ONNX
+        graph (texts tokenized by WordPiece outside TensorFlow, same
+        results to float rounding), ``"onnxruntime-int8"`` the same graph
+        with int8 matmul weights (faster, slightly different results),
+        ``"tensorflow"`` the Keras model. ``"auto"`` is ONNX Runtime
+        whenever the encoder and head can be written as ONNX (encoders
+        skbert builds or converts, the built-in heads) and TensorFlow
+        otherwise, with an `InferenceBackendWarning` saying why.
+        ``inference_backend_`` tells which one runs. Training always runs on
+        TensorFlow."""
+
+TRAINING_PARAMETERS_END = f"""\
 validation_fraction : float, default=0.1
         Share of the training data held out to decide early stopping.
     early_stopping : bool, default=False
@@ -70,10 +88,12 @@ validation_fraction : float, default=0.1
         fits repeatable: it also seeds Python's, NumPy's and TensorFlow's
         global generators (``tf_keras.utils.set_random_seed``).
     jit_compile : bool, default=False
-        Run the encoder through XLA when predicting (and when a frozen
-        encoder computes features); each new batch shape costs a
-        compilation. Whether it is faster depends on the hardware: XLA does
-        not use oneDNN kernels. Training is not XLA-compiled.
+        With the ``"tensorflow"`` inference backend, run the encoder through
+        XLA when predicting (and when a frozen encoder computes features);
+        each new batch shape costs a compilation. Whether it is faster
+        depends on the hardware: XLA does not use oneDNN kernels. Training
+        is not XLA-compiled.
+    {INFERENCE_BACKEND}
     distribute_strategy : tf.distribute.Strategy, optional
         Build and train the network in this strategy's scope, e.g.
         ``tf.distribute.MirroredStrategy()`` over the GPUs of a machine or
@@ -85,13 +105,18 @@ validation_fraction : float, default=0.1
         0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch.
     **head_params
         Options of the head, prefixed ``head__`` (``head__dropout=0.2``,
-        ``head__hidden_units=(128,)``); `skbert.get_head` (name).params()
+        ``head__hidden_units=(128,)``); ``skbert.get_head(name).params()``
         lists a head's options and defaults. They are parameters like the
         others, so ``GridSearchCV`` can search them."""
 
 TRAINED_ATTRIBUTES = """\
 model_ : tf_keras.Model
-        The fitted network, strings in, head outputs before the activation out.
+        The fitted network, token ids in, head outputs before the activation
+        out (an `skbert.runtime.OnnxModel` when loaded with
+        ``skbert.load(path, backend="onnxruntime")``).
+    inference_backend_ : str
+        The backend predictions run on: ``"onnxruntime"``,
+        ``"onnxruntime-int8"`` or ``"tensorflow"``.
     history_ : dict
         Per-epoch ``loss`` (and ``val_loss`` with early stopping).
     n_iter_ : int
@@ -113,6 +138,7 @@ class BertEstimator(BaseEstimator):
         "max_seq_length": [Interval(Integral, 4, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "jit_compile": ["boolean"],
+        "inference_backend": [StrOptions({"auto", *BACKENDS})],
     }
 
     def __sklearn_tags__(self):
@@ -143,23 +169,41 @@ class BertEstimator(BaseEstimator):
             yield tuple(s[start : start + CHUNK_SIZE] for s in segments)
 
     def _chunk_outputs(self, segments) -> np.ndarray:
-        from skbert.features import feature_gather, stored_names
-        from skbert.model import POOLINGS, predict_sorted, text_gather, text_lengths
-
         network, batch_size, jit = self._network, self.batch_size, self.jit_compile
-        lengths = text_lengths(segments)
+        backend = _backend(network, self.inference_backend)
         if network.encoder is None:
+            if backend != "tensorflow":
+                model = network.onnx.model(backend)
+                return model.run(segments, model.output_names[:1], batch_size)[
+                    model.output_names[0]
+                ]
+            from skbert.model import predict_sorted, text_gather, text_lengths
+
             gather = text_gather(segments, network.packer)
             run = network.run(network.model, jit)
-            return predict_sorted(run, gather, lengths, batch_size)
+            return predict_sorted(run, gather, text_lengths(segments), batch_size)
         if network.head_model is None:
+            from skbert.model import POOLINGS
+
             name = POOLINGS[self.network_config_["pooling"]]
-            return network.encoder.features(segments, [name], batch_size, jit)[name]
+            features = network.encoder.features(
+                segments, [name], batch_size, jit, backend
+            )
+            return features[name]
+        from skbert.features import feature_gather, stored_names
+        from skbert.model import predict_sorted, text_lengths
+
         names = stored_names(network.features)
-        features = network.encoder.features(segments, names, batch_size, jit)
+        features = network.encoder.features(segments, names, batch_size, jit, backend)
         gather = feature_gather(features, network.features)
         run = network.run(network.head_model)
-        return predict_sorted(run, gather, lengths, batch_size)
+        return predict_sorted(run, gather, text_lengths(segments), batch_size)
+
+    @property
+    def inference_backend_(self) -> str:
+        """The backend predictions run on (see ``inference_backend``)."""
+        check_is_fitted(self, "model_")
+        return _backend(self._network, self.inference_backend)
 
     def _set_network(self, network, **fitted) -> None:
         """Set the network and the fitted attributes `fitted` in one step.
@@ -199,6 +243,12 @@ class BertEstimator(BaseEstimator):
         state.pop("_network", None)
         if state.get("distribute_strategy") is not None:
             state["distribute_strategy"] = None
+        if "model_" in state and state["model_"] is None:
+            raise TypeError(
+                "An estimator loaded with backend='onnxruntime' does not pickle (it "
+                "holds no TensorFlow weights); pickle one loaded with "
+                "skbert.load(path), or keep the saved directory."
+            )
         model = state.pop("model_", None)
         if model is not None:
             from skbert.model import trained_weights
@@ -261,6 +311,7 @@ class BertModelEstimator(BertEstimator):
         n_iter_no_change=2,
         random_state=None,
         jit_compile=False,
+        inference_backend="auto",
         distribute_strategy=None,
         verbose=0,
         **head_params,
@@ -279,6 +330,7 @@ class BertModelEstimator(BertEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.jit_compile = jit_compile
+        self.inference_backend = inference_backend
         self.distribute_strategy = distribute_strategy
         self.verbose = verbose
         self._set_head_params(head_params)
@@ -392,8 +444,9 @@ class BertModelEstimator(BertEstimator):
         else:
             # A frozen encoder: train the head alone on the stored features.
             names = stored_names(network.features)
+            backend = _backend(network, self.inference_backend)
             features = network.encoder.features(
-                segments, names, self.batch_size, self.jit_compile
+                segments, names, self.batch_size, self.jit_compile, backend
             )
             gather = feature_gather(features, network.features)
             model = network.head_model
@@ -423,6 +476,45 @@ class BertModelEstimator(BertEstimator):
             verbose=self.verbose,
         )
         return network, history
+
+
+def _backend(network, requested: str) -> str:
+    """The backend that runs `network` when `requested` is asked for.
+
+    ``"auto"`` becomes ``"onnxruntime"`` if the network's graph can be
+    written (tried once per network), else ``"tensorflow"`` with an
+    `InferenceBackendWarning`; an ONNX Runtime backend asked for by name
+    that cannot be had is a `ValueError`.
+    """
+    from skbert.onnx_graph import NotExportable
+
+    if requested == "tensorflow":
+        if network.model is None:
+            raise ValueError(
+                "This estimator was loaded with backend='onnxruntime' and holds no "
+                "TensorFlow network; load it with skbert.load(path) for "
+                "inference_backend='tensorflow'."
+            )
+        return requested
+    variants = network.predict_onnx
+    try:
+        variants.graph(requested if requested != "auto" else "onnxruntime")
+        variants.tokenizer()
+    except NotExportable as exc:
+        if requested != "auto":
+            raise ValueError(
+                f"inference_backend={requested!r} cannot run this network: {exc} "
+                "Use inference_backend='tensorflow' (or 'auto')."
+            ) from None
+        if not getattr(variants, "warned", False):
+            variants.warned = True
+            warnings.warn(
+                f"Predicting with TensorFlow: {exc}",
+                InferenceBackendWarning,
+                stacklevel=4,
+            )
+        return "tensorflow"
+    return "onnxruntime" if requested == "auto" else requested
 
 
 def _strategy_scope(strategy):

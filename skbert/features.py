@@ -81,18 +81,29 @@ class SharedEncoder:
     """
 
     def __init__(self, key: tuple, config: dict):
+        from skbert.onnx_graph import network_variants
+
         self.key = key
         self.packer, self.model = load_encoder(config, trainable=False)
         length = self.packer.max_seq_length
         self._runners = {jit: runner(self.model, length, jit) for jit in (False, True)}
+        #: The encoder as ONNX graphs (`skbert.runtime.OnnxVariants`), built on use.
+        self.onnx = network_variants(self, config)
 
     def features(
-        self, segments, names, batch_size: int, jit_compile: bool = False
+        self,
+        segments,
+        names,
+        batch_size: int,
+        jit_compile: bool = False,
+        backend: str = "tensorflow",
     ) -> dict[str, object]:
         """The encoder outputs `names` for every example of `segments`.
 
-        Examples not in the store run through the encoder, XLA-compiled if
-        `jit_compile`.
+        Examples not in the store run through the encoder on `backend`
+        (TensorFlow, XLA-compiled if `jit_compile`, or an ONNX Runtime
+        backend of `skbert.runtime.BACKENDS`); each backend has its own
+        entries in the store.
 
         Returns
         -------
@@ -102,18 +113,24 @@ class SharedEncoder:
             example, cut to its real tokens.
         """
         keys = list(zip(*segments))
+        store_key = (self.key, backend)
         with _lock:
             _stats["lookups"] += len(keys)
             found = {}
             for key in keys:
-                entry = _store.get((self.key, key))
+                entry = _store.get((store_key, key))
                 if entry is not None and all(n in entry for n in names):
-                    _store.move_to_end((self.key, key))
+                    _store.move_to_end((store_key, key))
                     found[key] = entry
             _stats["hits"] += sum(key in found for key in keys)
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            found.update(self._encode(missing, names, batch_size, jit_compile))
+            if backend == "tensorflow":
+                entries = self._encode(missing, names, batch_size, jit_compile)
+            else:
+                entries = self._encode_onnx(missing, names, batch_size, backend)
+            _remember(store_key, entries)
+            found.update(entries)
         result = {name: [found[key][name] for key in keys] for name in names}
         return {
             name: values if name == "sequence_output" else np.stack(values)
@@ -135,8 +152,15 @@ class SharedEncoder:
                         value = value[: real[row]]
                     entry[name] = value.copy()
                 entries[keys[example]] = entry
-        _remember(self.key, entries)
         return entries
+
+    def _encode_onnx(self, keys, names, batch_size, backend) -> dict[tuple, dict]:
+        segments = tuple(np.array(column, dtype=object) for column in zip(*keys))
+        outputs = self.onnx.model(backend).run(segments, names, batch_size)
+        return {
+            key: {name: np.array(outputs[name][i]) for name in names}
+            for i, key in enumerate(keys)
+        }
 
 
 def _remember(encoder_key: tuple, entries: dict[tuple, dict]) -> None:

@@ -107,6 +107,8 @@ class Network:
         The encoder outputs ``head_model`` reads.
     encoder : skbert.features.SharedEncoder or None
         The process's shared encoder, when it is frozen.
+    config : dict
+        What the network was built from (`build_from_config`).
     """
 
     model: tf_keras.Model
@@ -115,7 +117,30 @@ class Network:
     head_model: tf_keras.Model | None = None
     features: tuple[str, ...] = ()
     encoder: object = None
+    config: dict = dataclasses.field(default_factory=dict)
     _runners: dict = dataclasses.field(default_factory=dict, repr=False)
+    _onnx: object = dataclasses.field(default=None, repr=False)
+
+    @property
+    def onnx(self):
+        """`skbert.runtime.OnnxVariants` of the whole network, built on first use.
+
+        With a head the graph returns ``logits``; without, the encoder output
+        of the config's ``pooling`` (a vectorizer's), or all of them.
+        """
+        if self._onnx is None:
+            from skbert.onnx_graph import ENCODER_OUTPUTS, network_variants
+
+            outputs = ENCODER_OUTPUTS
+            if self.head is None and "pooling" in self.config:
+                outputs = (POOLINGS[self.config["pooling"]],)
+            self._onnx = network_variants(self, self.config, outputs)
+        return self._onnx
+
+    @property
+    def predict_onnx(self):
+        """The ONNX graphs prediction runs: the encoder's alone when it is frozen."""
+        return self.onnx if self.encoder is None else self.encoder.onnx
 
     def run(self, model: tf_keras.Model, jit_compile: bool = False):
         """`model` in inference mode as a traced function, XLA-compiled if asked."""
@@ -228,7 +253,7 @@ def build_from_config(config: dict) -> Network:
         encoder = shared_encoder(config)
         packer, body = encoder.packer, encoder.model
     if not config.get("head"):
-        return Network(body, packer, encoder=encoder)
+        return Network(body, packer, encoder=encoder, config=config)
     head_model, head = build_head(config, body.output["pooled_output"].shape[-1])
     if encoder is None:
         inputs = token_inputs()
@@ -237,7 +262,9 @@ def build_from_config(config: dict) -> Network:
         model = tf_keras.Model(inputs, logits)
     else:
         model = SharedEncoderNetwork(body, head_model)
-    return Network(model, packer, head, head_model, tuple(head_model.input), encoder)
+    return Network(
+        model, packer, head, head_model, tuple(head_model.input), encoder, config
+    )
 
 
 class SharedEncoderNetwork(tf_keras.Model):

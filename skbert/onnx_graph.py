@@ -464,23 +464,31 @@ def network_graph(
     return g.model(graph_inputs, graph_outputs)
 
 
-def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS):
-    """The ONNX graph of a built `skbert.model.Network` with `config`.
+def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS) -> bytes:
+    """The serialized ONNX graph of a built `skbert.model.Network` with `config`.
 
     Raises `NotExportable` (saying why) for a network skbert cannot write.
     """
+    bert_config, pooling = encoder_config(_local(encoder_handles(config)[1]))
+    layer = _hub_layer(network.model)
+    head = getattr(network, "head_model", None)
+    graph = network_graph(bert_config, pooling, hub_weights(layer), head, outputs)
+    return graph.SerializeToString()
+
+
+def encoder_handles(config: dict) -> tuple[str, str]:
     from skbert.encoders import resolve_encoder
 
-    handle = resolve_encoder(config["encoder"]).handles()[1]
-    if "://" in handle:
-        import tensorflow_hub as hub
+    return resolve_encoder(config["encoder"]).handles()
 
-        handle = hub.resolve(handle)
-    bert_config, pooling = encoder_config(handle)
-    layer = _hub_layer(network.model)
-    return network_graph(
-        bert_config, pooling, hub_weights(layer), network.head_model, outputs
-    )
+
+def _local(handle: str) -> str:
+    """A local path for a TF Hub handle (a URL is resolved in the Hub cache)."""
+    if "://" not in handle:
+        return handle
+    import tensorflow_hub as hub
+
+    return hub.resolve(handle)
 
 
 def _hub_layer(model):
@@ -494,3 +502,67 @@ def _hub_layer(model):
             if found is not None:
                 return found
     return None
+
+
+def vocab_file(config: dict) -> Path:
+    """The WordPiece vocabulary inside the encoder's preprocessor SavedModel."""
+    path = Path(_local(encoder_handles(config)[0])) / "assets" / "vocab.txt"
+    if not path.is_file():
+        raise NotExportable(
+            f"the encoder's preprocessor has no {path.name} asset, so skbert cannot "
+            "tokenize its texts outside TensorFlow."
+        )
+    return path
+
+
+#: Texts on which the WordPiece tokenizer must give the preprocessor's ids.
+PROBES = (
+    "Hello World",
+    "Crème BRÛLÉE, naïve café!",
+    "東京タワー is tall",
+    "well... it's 3.14 % off (really)?",
+    "emoji 🙂 and ü",
+)
+
+
+def encoder_tokenizer(config: dict, packer):
+    """A `WordPieceTokenizer` that gives the ids of `packer` (the TF preprocessor).
+
+    Which case folding the preprocessor does is found by trying both on
+    `PROBES`; `NotExportable` if neither gives its ids.
+    """
+    from skbert.encoders import resolve_encoder
+    from skbert.wordpiece import WordPieceTokenizer
+
+    vocab = vocab_file(config)
+    spec_lower = resolve_encoder(config["encoder"]).lower_case
+    segments = (np.array(PROBES, dtype=object),) * config["n_segments"]
+    index = np.arange(len(PROBES))
+    expected = {
+        name: value.numpy()
+        for name, value in packer(
+            {f"text_{c}": list(s) for c, s in zip("ab", segments)}
+        ).items()
+    }
+    for lower_case in (spec_lower, not spec_lower):
+        tokenizer = WordPieceTokenizer(
+            vocab, lower_case=lower_case, max_seq_length=config["max_seq_length"]
+        )
+        got = tokenizer.pack(segments).batch(index)
+        if all(np.array_equal(got[n], expected[n]) for n in INPUT_NAMES):
+            return tokenizer
+    raise NotExportable(
+        "the encoder's preprocessor tokenizes differently from WordPiece with or "
+        "without lower-casing, so skbert cannot tokenize its texts outside "
+        "TensorFlow."
+    )
+
+
+def network_variants(network, config: dict, outputs=ENCODER_OUTPUTS):
+    """`OnnxVariants` of a built network: its graph and tokenizer, built on use."""
+    from skbert.runtime import OnnxVariants
+
+    return OnnxVariants(
+        lambda: skbert_network_graph(network, config, outputs),
+        lambda: encoder_tokenizer(config, network.packer),
+    )

@@ -1,18 +1,22 @@
 """`save` and `load`: a fitted estimator as a directory that is safe to load.
 
-A saved estimator is a directory with two files:
+A saved estimator is a directory with these files:
 
 - ``skbert.json``: the format version, the estimator's class (one of
   skbert's, looked up in a fixed table), its parameters, its fitted
   attributes, the encoder it needs and which plugin provides it, the versions
-  it was saved with, and the sha256 of the weights file;
+  it was saved with, and the sha256 of the other files;
 - ``weights.safetensors``: the weights the fit changed (all of them after
   fine-tuning; the head's only with a frozen encoder, whose weights come
-  back from the encoder itself).
+  back from the encoder itself);
+- ``model.onnx`` and ``vocab.txt``, when the network can be written as ONNX
+  (`skbert.onnx_graph`): the whole network, encoder included, and its
+  WordPiece vocabulary, for ``load(path, backend="onnxruntime")``.
 
-Loading reads JSON and safetensors only: nothing is unpickled and no code
-or SavedModel in the directory is run. The encoder is loaded from where it
-was registered (a plugin preset or a local path), never from the directory.
+Loading reads JSON, safetensors and (for ONNX Runtime) the ONNX graph and
+vocabulary only: nothing is unpickled and no code or SavedModel in the
+directory is run. With TensorFlow, the encoder is loaded from where it was
+registered (a plugin preset or a local path), never from the directory.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +37,10 @@ FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1
 CONFIG_FILE = "skbert.json"
 WEIGHTS_FILE = "weights.safetensors"
+ONNX_FILE = "model.onnx"
+VOCAB_FILE = "vocab.txt"
+#: ``backend`` values of `load`.
+LOAD_BACKENDS = ("tensorflow", "onnxruntime", "onnxruntime-int8")
 
 
 class ModelFormatError(ValueError):
@@ -59,6 +68,12 @@ def save(estimator, path) -> None:
     from skbert.plugins import plugin_info
 
     check_is_fitted(estimator, "model_")
+    if estimator.model_ is None:
+        raise ValueError(
+            "This estimator was loaded with backend='onnxruntime' and holds no "
+            "TensorFlow weights to save; copy the directory it was loaded from, "
+            "or load it with skbert.load(path) first."
+        )
     name = type(estimator).__name__
     if name not in _estimator_classes():
         raise TypeError(f"save() takes skbert's estimators, not {name}.")
@@ -90,20 +105,49 @@ def save(estimator, path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(path / WEIGHTS_FILE))
     document["weights_sha256"] = file_sha256(path / WEIGHTS_FILE)
+    document["onnx"] = _save_onnx(estimator, path)
     (path / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
 
 
-def load(path):
+def _save_onnx(estimator, path: Path) -> dict:
+    """Write ``model.onnx`` and ``vocab.txt`` if the network exports; their entry."""
+    from skbert.onnx_graph import NotExportable, vocab_file
+
+    variants = estimator._network.onnx
+    try:
+        graph, tokenizer = variants.graph(), variants.tokenizer()
+        vocab = vocab_file(estimator.network_config_)
+    except NotExportable as exc:
+        return {"unavailable": str(exc)}
+    (path / ONNX_FILE).write_bytes(graph)
+    shutil.copyfile(vocab, path / VOCAB_FILE)
+    return {
+        "graph_sha256": file_sha256(path / ONNX_FILE),
+        "vocab_sha256": file_sha256(path / VOCAB_FILE),
+        "lower_case": bool(tokenizer.lower_case),
+    }
+
+
+def load(path, backend: str = "tensorflow"):
     """Load an estimator written by ``estimator.save(path)``.
 
-    Only ``skbert.json`` and ``weights.safetensors`` are read; nothing is
-    unpickled or executed. The estimator is returned fully built or not at
-    all.
+    Only ``skbert.json`` and ``weights.safetensors`` (with ONNX Runtime:
+    ``model.onnx`` and ``vocab.txt``) are read; nothing is unpickled or
+    executed. The estimator is returned fully built or not at all.
 
     Parameters
     ----------
     path : str or path
         The directory `save` wrote.
+    backend : {"tensorflow", "onnxruntime", "onnxruntime-int8"}, \
+default="tensorflow"
+        ``"tensorflow"`` rebuilds the whole estimator (it predicts on its
+        ``inference_backend``, can be fitted again, pickled, saved).
+        ``"onnxruntime"`` (or its int8 variant) loads only the ONNX graph
+        and vocabulary, never imports TensorFlow and starts in a fraction
+        of the time: the estimator predicts (``predict``,
+        ``predict_proba``, ``decision_function``, ``transform``, ``score``)
+        but holds no TensorFlow network (``model_`` is None).
 
     Returns
     -------
@@ -127,9 +171,10 @@ def load(path):
     ...     skbert.load(tmp + "/vec").transform(["a text"]).shape
     (1, 32)
     """
-    from skbert.encoders import resolve_encoder
-    from skbert.model import build_from_config, set_trained_weights
-
+    if backend not in LOAD_BACKENDS:
+        raise ValueError(
+            f"backend={backend!r}; choose one of {', '.join(map(repr, LOAD_BACKENDS))}."
+        )
     path = Path(path)
     document = _read_document(path)
     classes = _estimator_classes()
@@ -138,7 +183,6 @@ def load(path):
             f"{path / CONFIG_FILE} names estimator {document.get('estimator')!r}; "
             f"skbert loads only {', '.join(classes)}."
         )
-    weights = _read_weights(path, document.get("weights_sha256"))
     try:
         params = _decode(document["params"])
         fitted = _decode(document["fitted"])
@@ -149,8 +193,14 @@ def load(path):
             f"{path / CONFIG_FILE} is not a complete skbert estimator ({exc!r})."
         ) from None
     for name in fitted:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*_", name) or name == "model_":
+        if not re.fullmatch(r"[a-z][a-z0-9_]*_", name) or name in _NOT_LOADED:
             raise ModelFormatError(f"{path / CONFIG_FILE} sets attribute {name!r}.")
+    if backend != "tensorflow":
+        return _load_onnx(path, document, classes, params, fitted, backend)
+    from skbert.encoders import resolve_encoder
+    from skbert.model import build_from_config, set_trained_weights
+
+    weights = _read_weights(path, document.get("weights_sha256"))
     encoder_path = Path(config["encoder"]).resolve()
     if encoder_path == path.resolve() or path.resolve() in encoder_path.parents:
         raise ModelFormatError(
@@ -173,12 +223,7 @@ def load(path):
             f"registered when it was saved; install that plugin, then load again. "
             f"({exc})"
         ) from None
-    try:
-        estimator = classes[document["estimator"]](**params)
-    except TypeError as exc:
-        raise ModelFormatError(
-            f"{path / CONFIG_FILE} has bad parameters: {exc}"
-        ) from None
+    estimator = _new_estimator(path, classes[document["estimator"]], params)
     network = build_from_config(config)
     try:
         set_trained_weights(network.model, config, weights)
@@ -186,6 +231,57 @@ def load(path):
         raise ModelFormatError(f"{path / WEIGHTS_FILE}: {exc}") from None
     estimator._set_network(network, **fitted)
     return estimator
+
+
+#: Fitted attributes that a saved file may not set (they are built on load).
+_NOT_LOADED = ("model_", "inference_backend_")
+
+
+def _new_estimator(path: Path, cls: type, params: dict):
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} has bad parameters: {exc}"
+        ) from None
+
+
+def _load_onnx(path: Path, document: dict, classes, params, fitted, backend):
+    """The estimator on its ONNX graph alone, TensorFlow never imported."""
+    from skbert.runtime import OnnxNetwork
+    from skbert.wordpiece import WordPieceTokenizer
+
+    entry = document.get("onnx") or {}
+    if "graph_sha256" not in entry:
+        why = entry.get("unavailable", "it was saved without one")
+        raise ValueError(
+            f"{path} holds no ONNX graph ({why}); load it with skbert.load(path), "
+            "which predicts with TensorFlow."
+        )
+    graph = _read_verified(path, ONNX_FILE, entry["graph_sha256"]).read_bytes()
+    vocab = _read_verified(path, VOCAB_FILE, entry.get("vocab_sha256"))
+    tokenizer = WordPieceTokenizer(
+        vocab,
+        lower_case=entry["lower_case"],
+        max_seq_length=fitted["network_config_"]["max_seq_length"],
+    )
+    estimator = _new_estimator(path, classes[document["estimator"]], params)
+    estimator.set_params(inference_backend=backend)
+    estimator._set_network(OnnxNetwork(graph, tokenizer), **fitted)
+    return estimator
+
+
+def _read_verified(path: Path, name: str, expected_sha256) -> Path:
+    """``path / name``, a regular file whose sha256 is the one recorded."""
+    member = _member(path, name)
+    if not member.is_file():
+        raise ModelFormatError(f"{path} has no {name}; the save is incomplete.")
+    if file_sha256(member) != expected_sha256:
+        raise ModelFormatError(
+            f"{member} does not match the sha256 recorded in {CONFIG_FILE}: "
+            "it was truncated or changed after saving. Save the estimator again."
+        )
+    return member
 
 
 def _member(path: Path, name: str) -> Path:
@@ -226,15 +322,7 @@ def _read_document(path: Path) -> dict:
 def _read_weights(path: Path, expected_sha256) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
-    weights_file = _member(path, WEIGHTS_FILE)
-    if not weights_file.is_file():
-        raise ModelFormatError(f"{path} has no {WEIGHTS_FILE}; the save is incomplete.")
-    if file_sha256(weights_file) != expected_sha256:
-        raise ModelFormatError(
-            f"{weights_file} does not match the sha256 recorded in {CONFIG_FILE}: "
-            "it was truncated or changed after saving. Save the estimator again."
-        )
-    return load_file(str(weights_file))
+    return load_file(str(_read_verified(path, WEIGHTS_FILE, expected_sha256)))
 
 
 def _versions() -> dict[str, str]:

@@ -8,7 +8,12 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from skbert.base import DEFAULT_ENCODER, ENCODER_PARAMETER, BertEstimator
+from skbert.base import (
+    DEFAULT_ENCODER,
+    ENCODER_PARAMETER,
+    INFERENCE_BACKEND,
+    BertEstimator,
+)
 from skbert.inputs import check_texts
 
 
@@ -34,6 +39,7 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         Texts per encoder batch.
     jit_compile : bool, default=False
         Run the encoder through XLA (see `BertClassifier`).
+    {INFERENCE_BACKEND}
 
     Attributes
     ----------
@@ -45,6 +51,8 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         The encoder network: token ids in, its outputs and poolings out. It is
         shared by every frozen use of the encoder in the process, and texts it
         embedded are kept (see `skbert.feature_cache_info`).
+    inference_backend_ : str
+        The backend embeddings are computed on.
 
     Examples
     --------
@@ -69,12 +77,14 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         max_seq_length=128,
         batch_size=32,
         jit_compile=False,
+        inference_backend="auto",
     ):
         self.encoder = encoder
         self.pooling = pooling
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.jit_compile = jit_compile
+        self.inference_backend = inference_backend
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

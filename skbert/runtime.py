@@ -1,0 +1,179 @@
+"""Running skbert's ONNX graphs on ONNX Runtime, without TensorFlow.
+
+An `OnnxModel` is a graph (`skbert.onnx_graph`) and the WordPiece tokenizer
+of its encoder (`skbert.wordpiece`): texts in, arrays out. Texts are
+tokenized once, sorted by length and cut into batches, so padding is
+small; the rows come back in the order of the input. This module and what
+it imports never import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+#: The backends an estimator's ``inference_backend`` names, "auto" aside.
+BACKENDS = ("onnxruntime", "onnxruntime-int8", "tensorflow")
+
+
+class InferenceBackendWarning(UserWarning):
+    """``inference_backend="auto"`` fell back to TensorFlow; the message says why."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def session(graph: bytes, threads: int | None = None):
+    """An ONNX Runtime CPU session on `graph`, all graph optimizations on.
+
+    One intra-op thread per core (`threads` to override), no inter-op
+    threads: a BERT batch is a chain of ops, each parallel in itself.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or available_cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxModel:
+    """An ONNX graph of a network and its encoder's tokenizer.
+
+    Parameters
+    ----------
+    graph : bytes
+        A serialized ONNX model with inputs ``input_word_ids``,
+        ``input_mask`` and ``input_type_ids`` (int64).
+    tokenizer : skbert.wordpiece.WordPieceTokenizer
+        The tokenizer of the graph's encoder, at its ``max_seq_length``.
+    threads : int, optional
+        Intra-op threads (default: one per available core).
+    """
+
+    def __init__(self, graph: bytes, tokenizer, threads: int | None = None):
+        self.tokenizer = tokenizer
+        self.session = session(graph, threads)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(self, segments, names, batch_size: int) -> dict[str, np.ndarray]:
+        """Outputs `names` for every example of `segments`, in input order.
+
+        ``sequence_output`` comes as a list of ``[length, width]`` arrays
+        (each example's real tokens); the others as ``[n, width]`` arrays.
+        """
+        packed = self.tokenizer.pack(segments)
+        order = np.argsort(packed.lengths, kind="stable")
+        parts: dict[str, list] = {name: [] for name in names}
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            outputs = self.session.run(names, packed.batch(index))
+            for name, value in zip(names, outputs):
+                if name == "sequence_output":
+                    lengths = packed.lengths[index]
+                    parts[name].extend(v[:n] for v, n in zip(value, lengths))
+                else:
+                    parts[name].append(value)
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        result = {}
+        for name, values in parts.items():
+            if name == "sequence_output":
+                result[name] = [values[i] for i in inverse]
+            else:
+                result[name] = np.concatenate(values)[inverse]
+        return result
+
+
+def quantize(graph: bytes) -> bytes:
+    """`graph` with its matmul weights in int8 (dynamic quantization).
+
+    Activations are quantized per batch at run time; the embedding tables
+    and LayerNorms stay float32.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        source.write_bytes(graph)
+        quantize_dynamic(
+            source,
+            target,
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            **INT8_SCHEME,
+        )
+        return target.read_bytes()
+
+
+#: How `quantize` quantizes (see the user guide's int8 section for why).
+INT8_SCHEME = {"per_channel": False, "reduce_range": False}
+
+
+class OnnxVariants:
+    """The fp32 and int8 `OnnxModel` of one network, each built on first use.
+
+    Parameters
+    ----------
+    graph : callable
+        ``graph()`` returns the fp32 graph as bytes (it may raise
+        `skbert.onnx_graph.NotExportable`); called once.
+    tokenizer : callable
+        ``tokenizer()`` returns the encoder's tokenizer; called once.
+    """
+
+    def __init__(self, graph, tokenizer):
+        self._graph, self._tokenizer = graph, tokenizer
+        self._graphs: dict[str, bytes] = {}
+        self._models: dict[str, OnnxModel] = {}
+
+    def graph(self, backend: str = "onnxruntime") -> bytes:
+        """The serialized graph for `backend` ("onnxruntime" or "onnxruntime-int8")."""
+        if "onnxruntime" not in self._graphs:
+            self._graphs["onnxruntime"] = self._graph()
+        if backend not in self._graphs:
+            self._graphs[backend] = quantize(self._graphs["onnxruntime"])
+        return self._graphs[backend]
+
+    def tokenizer(self):
+        if not callable(self._tokenizer):
+            return self._tokenizer
+        self._tokenizer = self._tokenizer()
+        return self._tokenizer
+
+    def model(self, backend: str) -> OnnxModel:
+        """The session of `backend`'s graph with the tokenizer."""
+        if backend not in self._models:
+            self._models[backend] = OnnxModel(self.graph(backend), self.tokenizer())
+        return self._models[backend]
+
+
+class OnnxNetwork:
+    """A fitted network that exists only as an ONNX graph (no TensorFlow).
+
+    It stands where `skbert.model.Network` does in an estimator loaded with
+    ``skbert.load(path, backend="onnxruntime")``: no Keras model, no frozen
+    encoder; the graph returns what the estimator's methods read.
+    """
+
+    model = None
+    encoder = None
+
+    def __init__(self, graph: bytes, tokenizer):
+        self.onnx = OnnxVariants(lambda: graph, tokenizer)
+
+    @property
+    def predict_onnx(self) -> OnnxVariants:
+        return self.onnx
