@@ -174,19 +174,19 @@ def write_encoder(
     size = h // heads
     ids, mask, type_ids = (inputs[n] for n in INPUT_NAMES)
     length = g.op("Slice", g.op("Shape", ids), g.ints([1]), g.ints([2]))
-    positions = g.op(
-        "Slice", g.const(w["embeddings/position_embeddings/embeddings"]),
-        g.ints([0]), length, g.ints([0]),
-    )  # fmt: skip
-    x = g.op("Gather", g.const(w["embeddings/word_embeddings/embeddings"]), ids)
-    x = g.op(
-        "Add", x, g.op("Gather", g.const(w["embeddings/token_type_embeddings/embeddings"]), type_ids)
-    )  # fmt: skip
-    x = g.op("Add", x, positions)
+    table = g.const(w["embeddings/position_embeddings/embeddings"])
+    positions = g.op("Slice", table, g.ints([0]), length, g.ints([0]))
+    words = g.op("Gather", g.const(w["embeddings/word_embeddings/embeddings"]), ids)
+    types = g.op(
+        "Gather", g.const(w["embeddings/token_type_embeddings/embeddings"]), type_ids
+    )
+    x = g.op("Add", g.op("Add", words, types), positions)
     x = g.layer_norm(
-        x, w["embeddings/LayerNorm/gamma"], w["embeddings/LayerNorm/beta"],
+        x,
+        w["embeddings/LayerNorm/gamma"],
+        w["embeddings/LayerNorm/beta"],
         config.layer_norm_eps,
-    )  # fmt: skip
+    )
     float_mask = g.op("Cast", mask, to=TensorProto.FLOAT)
     bias = g.op(
         "Mul",
@@ -257,7 +257,7 @@ def write_encoder(
             config.layer_norm_eps,
         )
     w.check_all_used()
-    cls = g.op("Squeeze", g.op("Slice", x, g.ints([0]), g.ints([1]), g.ints([1])), g.ints([1]))
+    cls = masked_pooling(g, "cls", x, float_mask)
     mean = masked_pooling(g, "mean", x, float_mask)
     if pooling == "mean":
         pooled = mean
@@ -296,7 +296,8 @@ class _Weights(dict):
         left = set(self) - self.used - {"pooler/dense/kernel", "pooler/dense/bias"}
         if left:
             raise NotExportable(
-                f"the encoder has weights skbert's BERT does not use: {sorted(left)[:3]}"
+                "the encoder has weights skbert's BERT does not use: "
+                f"{sorted(left)[:3]}"
             )
 
 
@@ -396,9 +397,13 @@ def _conv1d(g: GraphBuilder, layer, x: str, where: str) -> str:
     if bias:
         inputs.append(g.const(bias[0]))
     y = g.op(
-        "Conv", *inputs, kernel_shape=[size], pads=pads, strides=[stride],
+        "Conv",
+        *inputs,
+        kernel_shape=[size],
+        pads=pads,
+        strides=[stride],
         dilations=[dilation],
-    )  # fmt: skip
+    )
     y = g.op("Transpose", y, perm=[0, 2, 1])
     return g.activation(y, layer.activation.__name__, where)
 

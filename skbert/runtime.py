@@ -119,7 +119,7 @@ def quantize(graph: bytes) -> bytes:
 
 
 #: How `quantize` quantizes (see the user guide's int8 section for why).
-INT8_SCHEME = {"per_channel": False, "reduce_range": False}
+INT8_SCHEME = {"per_channel": True, "reduce_range": True}
 
 
 class OnnxVariants:

@@ -366,6 +366,41 @@ class WordPieceTokenizer:
         kept = _round_robin(counts.reshape(n_segments, n), budget)
         return self._combine(tokens, token_starts, kept)
 
+    def standalone(self) -> Tokenizer:
+        """A plain ``tokenizers.Tokenizer`` doing all of `pack`'s work, for export.
+
+        It adds ``[CLS]``/``[SEP]``, type ids, truncation to
+        ``max_seq_length`` and padding to the longest in a batch, so
+        ``Tokenizer.from_file`` and ``encode_batch`` alone feed the graph.
+        Two rules are approximated, since ``tokenizers`` cannot express them:
+        case folding is NFKC, lower-casing, NFD and no accents (different
+        from TF for "ß", final sigma and a few other characters), and pairs
+        are trimmed longest first (TF trims round robin: when both
+        segments overflow, the one kept longer may differ by a token).
+        Words over 100 bytes of non-ASCII text are not made ``[UNK]``.
+        """
+        from tokenizers import normalizers, processors
+
+        tokenizer = Tokenizer.from_str(self._tokenizer.to_str())
+        if self.lower_case:
+            tokenizer.normalizer = normalizers.Sequence(
+                [
+                    normalizers.NFKC(),
+                    normalizers.Lowercase(),
+                    normalizers.NFD(),
+                    normalizers.StripAccents(),
+                ]
+            )
+        cls, sep = ("[CLS]", self.cls_id), ("[SEP]", self.sep_id)
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[cls, sep],
+        )
+        tokenizer.enable_truncation(self.max_seq_length)
+        tokenizer.enable_padding(pad_id=self.pad_id, pad_token="[PAD]")
+        return tokenizer
+
     def _prepare(self, text: str) -> str:
         """`text` folded if uncased, with words over the byte limit as [UNK]."""
         if self.lower_case:

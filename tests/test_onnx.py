@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import TINY, run_python, tiny_classifier
 
 import skbert
+from conftest import TINY, run_python, tiny_classifier
 from skbert import BertClassifier, BertRegressor, BertVectorizer
 from skbert.runtime import InferenceBackendWarning
 
@@ -114,7 +114,8 @@ import sys, numpy as np, skbert
 clf = skbert.load({str(tmp_path / "clf")!r}, backend="onnxruntime")
 X = np.load({str(tmp_path / "X.npy")!r}, allow_pickle=True)
 proba = clf.predict_proba(list(X))
-np.testing.assert_allclose(proba, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-5)
+expected = np.load({str(tmp_path / "expected.npy")!r})
+np.testing.assert_allclose(proba, expected, atol=1e-5)
 print(clf.predict(list(X[:2])), clf.classes_, clf.inference_backend_)
 print("tensorflow" in sys.modules)
 """
@@ -202,3 +203,34 @@ def test_a_head_layer_without_translation_is_named():
     head = tf_keras.Model({"sequence_output": sequence}, logits)
     with pytest.raises(NotExportable, match="'lstm' \\(LSTM\\) has no ONNX"):
         write_head(GraphBuilder(), head, {"sequence_output": "x"})
+
+
+def test_onnx_export_runs_on_plain_onnxruntime_and_tokenizers(toy, tmp_path, fitted):
+    _, _, X_test, _ = toy
+    out = fitted.export(tmp_path / "onnx", format="onnx")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["model.onnx", "skbert.json", "tokenizer.json", "vocab.txt"]
+    np.save(tmp_path / "expected.npy", fitted.predict_proba(X_test))
+    result = run_python(
+        f"""
+import json, sys
+import numpy as np, onnxruntime as ort
+from tokenizers import Tokenizer
+root = {str(out)!r}
+meta = json.load(open(root + "/skbert.json"))
+tokenizer = Tokenizer.from_file(root + "/tokenizer.json")
+session = ort.InferenceSession(root + "/model.onnx")
+batch = tokenizer.encode_batch({list(X_test)!r})
+feed = {{
+    "input_word_ids": np.array([e.ids for e in batch]),
+    "input_mask": np.array([e.attention_mask for e in batch]),
+    "input_type_ids": np.array([e.type_ids for e in batch]),
+}}
+logits = session.run([meta["output"]], feed)[0]
+positive = 1 / (1 + np.exp(-logits[:, 0]))
+expected = np.load({str(tmp_path / "expected.npy")!r})
+np.testing.assert_allclose(positive, expected[:, 1], atol=1e-5)
+print(meta["classes"], meta["activation"], "skbert" in sys.modules)
+"""
+    )
+    assert result.stdout.split() == ["['neg',", "'pos']", "sigmoid", "False"]

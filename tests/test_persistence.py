@@ -8,7 +8,7 @@ import pytest
 import skbert
 from conftest import TINY, run_python, tiny_classifier
 from skbert import BertRegressor, ModelFormatError
-from skbert.persistence import CONFIG_FILE, WEIGHTS_FILE
+from skbert.persistence import CONFIG_FILE, ONNX_FILE, VOCAB_FILE, WEIGHTS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,9 @@ def copy_of(saved, tmp_path):
 
 def test_round_trip_gives_the_same_estimator(fitted, saved, toy):
     _, _, X_test, _ = toy
-    assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    assert sorted(p.name for p in saved.iterdir()) == sorted(
+        [CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, VOCAB_FILE]
+    )
     loaded = skbert.load(saved)
     assert type(loaded) is type(fitted)
     assert loaded.get_params() == fitted.get_params()
