@@ -146,6 +146,9 @@ class _ServingModule(tf.Module):
 
     def _predict(self, texts) -> dict:
         ids = self._packer(dict(zip(SEGMENT_NAMES, texts)))
+        # An empty request packs to no tokens at all; give it one (padding).
+        pad = [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids["input_mask"])[1])]]
+        ids = {name: tf.pad(value, pad) for name, value in ids.items()}
         network = self._network
         if network.encoder is None or network.head_model is None:
             # Fine-tuned (ids to logits), or a vectorizer's encoder network.
