@@ -1,7 +1,7 @@
 """What skbert's estimators share: text input, the network, training, pickling.
 
 `BertEstimator` holds what every estimator does (encoder outputs on texts,
-pickling, `save`); `BertModelEstimator` adds what the trained ones do
+pickling, `save`, `export`); `BertModelEstimator` adds what the trained ones do
 (heads with their ``head__*`` options, the training loop).
 """
 
@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterable, Sized
 from itertools import islice
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -237,6 +238,55 @@ class BertEstimator(BaseEstimator):
         from skbert.persistence import save
 
         save(self, path)
+
+    def export(self, path, format="onnx") -> Path:
+        """Export the fitted estimator for serving: texts in, predictions out.
+
+        Both formats hold the whole prediction path, tokenizer included, and
+        load without skbert.
+
+        Parameters
+        ----------
+        path : str or path
+            Where to write. For ``"saved_model"``, the model's base
+            directory in TF Serving's layout: new, empty, or holding numbered
+            version folders; the model goes to version 1, or one past the
+            highest there.
+        format : {"onnx", "saved_model"}, default="onnx"
+            ``"onnx"``: an ONNX model (`skbert.onnx_export.export_onnx`).
+            ``"saved_model"``: a TF SavedModel whose ``serving_default``
+            signature takes strings ``text`` (and ``text_pair`` for pairs);
+            loading it needs TensorFlow and ``tensorflow_text``
+            (`skbert.serving.export_saved_model` lists its outputs).
+
+        Returns
+        -------
+        Path
+            What was written; for ``"saved_model"``, the version folder.
+
+        Examples
+        --------
+        >>> import tempfile, skbert
+        >>> import tensorflow as tf
+        >>> vec = skbert.BertVectorizer("tiny_random_en_uncased").fit(["a text"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     version = vec.export(f"{tmp}/vec", format="saved_model")
+        ...     served = tf.saved_model.load(str(version))
+        ...     serve = served.signatures["serving_default"]
+        ...     version.name, serve(text=tf.constant(["a text"]))["embeddings"].shape
+        ('1', TensorShape([1, 32]))
+        """
+        if format == "saved_model":
+            from skbert.serving import export_saved_model
+
+            return export_saved_model(self, path)
+        if format == "onnx":
+            from skbert.onnx_export import export_onnx
+
+            return export_onnx(self, path)
+        raise ValueError(
+            f"format={format!r} is not an export format; use 'onnx' or 'saved_model'."
+        )
 
     def __getstate__(self):
         state = dict(super().__getstate__())

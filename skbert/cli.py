@@ -1,4 +1,4 @@
-"""The ``skbert`` command: list what plugins provide, and run the demo."""
+"""The ``skbert`` command: list what plugins provide, fit, predict, export, demo."""
 
 from __future__ import annotations
 
@@ -85,6 +85,17 @@ def _convert(args) -> None:
 
     out = convert_checkpoint(args.checkpoint_dir, args.out_dir, pooling=args.pooling)
     print(f"wrote {out / 'preprocess'} and {out / 'encoder'}; use encoder={str(out)!r}")
+
+
+def _export(args) -> None:
+    import skbert
+    from skbert.persistence import ModelFormatError
+
+    try:
+        out = skbert.load(args.model_dir).export(args.out, format=args.format)
+    except (FileExistsError, ModelFormatError) as exc:
+        raise SystemExit(str(exc)) from None
+    print(f"wrote {out}")
 
 
 def _separator(path) -> str:
@@ -187,6 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     convert.add_argument("out_dir", help="where to write preprocess/ and encoder/")
     convert.add_argument("--pooling", choices=("pooler", "mean"), default="pooler")
     convert.set_defaults(func=_convert)
+    export = commands.add_parser(
+        "export", help="saved estimator -> ONNX or TF Serving SavedModel"
+    )
+    export.add_argument(
+        "model_dir", metavar="MODEL_DIR", help="model directory (est.save, skbert fit)"
+    )
+    export.add_argument(
+        "out", metavar="OUT", help="where to write (saved_model: OUT/<version>/)"
+    )
+    export.add_argument("--format", choices=("onnx", "saved_model"), default="onnx")
+    export.set_defaults(func=_export)
     demo = commands.add_parser("demo", help="fit and evaluate on BBC News (real data)")
     demo.add_argument("--model", default="skbert-demo-model", help="save directory")
     demo.set_defaults(func=_demo)

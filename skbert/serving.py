@@ -1,0 +1,197 @@
+"""Export a fitted estimator as a TF SavedModel for TF Serving: strings in.
+
+The SavedModel holds the whole prediction path: the encoder's TF Hub
+preprocessor (``tokenize`` and ``bert_pack_inputs``, as `skbert.model.Packer`
+runs them), the encoder, the head and the estimator's last step (the
+activation of ``predict_proba``, the un-scaling of a regressor, the class
+labels). Its ``serving_default`` signature takes a batch of strings ``text``
+(and ``text_pair`` for an estimator fitted on pairs) and returns:
+
+=================  ===============================================================
+estimator          outputs
+=================  ===============================================================
+BertClassifier     ``probabilities`` float32 [n, n_classes], as ``predict_proba``;
+                   ``logits`` float32 [n, units], the head's outputs (1 unit for
+                   a sigmoid binary head); ``labels``, as ``predict``: string
+                   [n] (``str`` of each of ``classes_``), or for multi-label an
+                   int64 0/1 indicator [n, n_labels]
+BertRegressor      ``predictions`` float32 [n, n_outputs], in the units of ``y``
+BertVectorizer     ``embeddings`` float32 [n, width], by its ``pooling``
+=================  ===============================================================
+
+It is laid out as TF Serving reads a model: ``path/<version>/`` with
+``saved_model.pb``, ``variables/`` and ``assets/``. Loading it needs
+TensorFlow and the ops of ``tensorflow_text`` (``import tensorflow_text``;
+TF Serving must be built with them), not skbert.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+import tensorflow as tf
+from sklearn.utils.validation import check_is_fitted
+
+from skbert.model import POOLINGS, SEGMENT_NAMES
+
+#: Name of the signature TF Serving calls by default.
+SIGNATURE = "serving_default"
+#: The signature's inputs, by number of segments.
+TEXT_INPUTS = ("text", "text_pair")
+
+
+def export_saved_model(estimator, path) -> Path:
+    """Write fitted `estimator` as a SavedModel in TF Serving's layout.
+
+    Parameters
+    ----------
+    estimator : BertClassifier, BertRegressor or BertVectorizer
+        Fitted, with a fine-tuned or frozen encoder and any head.
+    path : str or path
+        The model's base directory: new, empty, or holding numbered version
+        folders only (entries whose name starts with ``.`` are ignored). The
+        model is written to version 1, or to one past the highest there.
+
+    Returns
+    -------
+    Path
+        The version folder written, ``path/<version>``.
+
+    Raises
+    ------
+    FileExistsError
+        `path` is a file, or a directory holding other things than version
+        folders.
+
+    Examples
+    --------
+    >>> import tempfile, skbert
+    >>> vec = skbert.BertVectorizer("tiny_random_en_uncased").fit(["a text"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(export_saved_model(vec, tmp).name)
+    ...     print(export_saved_model(vec, tmp).name)
+    1
+    2
+    """
+    check_is_fitted(estimator, "model_")
+    path = Path(path)
+    version = _next_version(path)
+    module = _ServingModule(estimator)
+    path.mkdir(parents=True, exist_ok=True)
+    # Written under a hidden name, then renamed: TF Serving never sees half a model.
+    partial = path / f".{version}.partial-{secrets.token_hex(4)}"
+    try:
+        tf.saved_model.save(module, str(partial), signatures={SIGNATURE: module.serve})
+        target = path / str(version)
+        partial.rename(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return target
+
+
+def _next_version(path: Path) -> int:
+    """One past the highest version folder in `path` (1 if none); or refuse it."""
+    if not path.exists():
+        return 1
+    if not path.is_dir():
+        raise FileExistsError(
+            f"{path} is a file; export to a directory: a new one, an empty one, "
+            "or a model's base directory of numbered version folders."
+        )
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    others = sorted(
+        p.name for p in entries if not (p.is_dir() and re.fullmatch("[0-9]+", p.name))
+    )
+    if others:
+        raise FileExistsError(
+            f"{path} holds {', '.join(map(repr, others[:3]))}, which are not "
+            "version folders; TF Serving reads a model's base directory of "
+            "numbered versions only (1/, 2/, ...). Export to a new or empty "
+            "directory, or to such a base directory."
+        )
+    return max((int(p.name) for p in entries), default=0) + 1
+
+
+class _ServingModule(tf.Module):
+    """What the SavedModel holds: the preprocessor, the weights, ``serve``."""
+
+    def __init__(self, estimator):
+        super().__init__(name="skbert_serving")
+        network = estimator._network
+        config = estimator.network_config_
+        # The preprocessor's tables and assets, and every variable the
+        # network reads, are tracked here so that the SavedModel saves them.
+        self.preprocessor = network.packer.preprocessor
+        self.weights = list(network.model.variables)
+        self._packer = network.packer
+        self._network = network
+        self._finish = _finisher(estimator, config)
+        n_segments = config["n_segments"]
+        specs = [tf.TensorSpec([None], tf.string, name=n) for n in TEXT_INPUTS]
+        if n_segments == 1:
+
+            def serve(text):
+                return self._predict((text,))
+
+        else:
+
+            def serve(text, text_pair):
+                return self._predict((text, text_pair))
+
+        self.serve = tf.function(serve, input_signature=specs[:n_segments])
+
+    def _predict(self, texts) -> dict:
+        ids = self._packer(dict(zip(SEGMENT_NAMES, texts)))
+        # An empty request packs to no tokens at all; give it one (padding).
+        pad = [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids["input_mask"])[1])]]
+        ids = {name: tf.pad(value, pad) for name, value in ids.items()}
+        network = self._network
+        if network.encoder is None or network.head_model is None:
+            # Fine-tuned (ids to logits), or a vectorizer's encoder network.
+            return self._finish(network.model(ids, training=False))
+        # A frozen encoder: the head reads features as the feature store keeps
+        # them, the sequence zero past each text's real tokens.
+        features = network.encoder.model(ids, training=False)
+        inputs = {name: features[name] for name in network.head_model.input}
+        if "sequence_output" in inputs:
+            mask = tf.cast(features["input_mask"], inputs["sequence_output"].dtype)
+            inputs["sequence_output"] *= mask[:, :, None]
+        return self._finish(network.head_model(inputs, training=False))
+
+
+def _finisher(estimator, config: dict):
+    """The estimator's last step, network outputs to the signature's outputs."""
+    if not config.get("head"):
+        name = POOLINGS[config["pooling"]]
+        return lambda outputs: {"embeddings": outputs[name]}
+    if config["task"] == "regression":
+        scale = tf.constant(estimator.y_scale_, tf.float64)
+        mean = tf.constant(estimator.y_mean_, tf.float64)
+
+        def predictions(logits):
+            values = tf.cast(logits, tf.float64) * scale + mean
+            return {"predictions": tf.cast(values, tf.float32)}
+
+        return predictions
+    multilabel = config["task"] == "multilabel"
+    sigmoid = estimator.activation_ == "sigmoid"
+    classes = tf.constant([str(c) for c in estimator.classes_.tolist()])
+
+    def classify(logits):
+        logits = tf.cast(logits, tf.float32)
+        if sigmoid:
+            positive = tf.sigmoid(logits)
+            proba = positive if multilabel else tf.concat([1 - positive, positive], 1)
+        else:
+            proba = tf.nn.softmax(logits, axis=1)
+        if multilabel:
+            labels = tf.cast(proba > 0.5, tf.int64)
+        else:
+            labels = tf.gather(classes, tf.argmax(proba, axis=1))
+        return {"probabilities": proba, "logits": logits, "labels": labels}
+
+    return classify
