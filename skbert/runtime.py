@@ -46,6 +46,31 @@ def session(graph: bytes, threads: int | None = None):
     return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
+def token_batches(lengths: np.ndarray, budget: int):
+    """Examples sorted by length, cut into batches of at most `budget` tokens.
+
+    A batch is padded to its longest example, so it costs ``rows * longest``
+    tokens: short texts go many to a batch, long ones few (at least one).
+    Returns the order and the list of index arrays, in that order.
+
+    Examples
+    --------
+    >>> order, batches = token_batches(np.array([5, 2, 2, 9, 3]), budget=9)
+    >>> [b.tolist() for b in batches]
+    [[1, 2, 4], [0], [3]]
+    """
+    order = np.argsort(lengths, kind="stable")
+    ordered = lengths[order]
+    batches, start = [], 0
+    while start < len(order):
+        # Rows that fit if the batch ended at each later example.
+        fits = (np.arange(1, len(order) - start + 1) * ordered[start:]) <= budget
+        stop = start + max(1, int(np.argmin(fits)) if not fits.all() else len(fits))
+        batches.append(order[start:stop])
+        start = stop
+    return order, batches
+
+
 class OnnxModel:
     """An ONNX graph of a network and its encoder's tokenizer.
 
@@ -68,14 +93,16 @@ class OnnxModel:
     def run(self, segments, names, batch_size: int) -> dict[str, np.ndarray]:
         """Outputs `names` for every example of `segments`, in input order.
 
-        ``sequence_output`` comes as a list of ``[length, width]`` arrays
-        (each example's real tokens); the others as ``[n, width]`` arrays.
+        Batches hold up to ``batch_size * max_seq_length`` tokens
+        (`token_batches`). ``sequence_output`` comes as a list of
+        ``[length, width]`` arrays (each example's real tokens); the others
+        as ``[n, width]`` arrays.
         """
         packed = self.tokenizer.pack(segments)
-        order = np.argsort(packed.lengths, kind="stable")
+        budget = batch_size * self.tokenizer.max_seq_length
+        order, batches = token_batches(packed.lengths, budget)
         parts: dict[str, list] = {name: [] for name in names}
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
+        for index in batches:
             outputs = self.session.run(names, packed.batch(index))
             for name, value in zip(names, outputs):
                 if name == "sequence_output":
