@@ -29,6 +29,7 @@ from skbert.plugins import (
     list_plugins,
 )
 from skbert.regressor import BertRegressor
+from skbert.runtime import InferenceBackendWarning
 from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
 from skbert.vectorizer import BertVectorizer
 
@@ -47,6 +48,7 @@ __all__ = [
     "EncoderSpec",
     "HeadOutput",
     "HeadSpec",
+    "InferenceBackendWarning",
     "ModelFormatError",
     "clear_feature_cache",
     "feature_cache_info",
