@@ -192,7 +192,7 @@ def read_vocabulary(vocab_file: str | PathLike) -> list[str]:
     return tokens
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class PackedTexts:
     """Packed BERT inputs of a batch of examples, gathered batch by batch.
 
