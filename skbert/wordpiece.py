@@ -9,25 +9,27 @@ numpy, and gives the token ids that skbert's TF preprocessor gives
 How each rule of ``tensorflow_text`` is reproduced:
 
 * Lower-casing (uncased vocabularies) is ICU's NFKC_Casefold, then NFD, then
-  dropping nonspacing marks (``\\p{Mn}``). ``tokenizers`` cannot express it:
-  its ``Lowercase`` is not case folding ("ß" stays, TF makes "ss"; "ς" stays,
-  TF makes "σ"; "ᾳ" loses its iota subscript, TF makes "αι"; Cherokee goes to
-  small letters, TF to capitals), its ``NFKC`` keeps default-ignorable
-  characters that NFKC_Casefold drops (soft hyphen, zero-width joiner,
-  variation selectors), and its tables predate Unicode 12 ("㋿" U+32FF and
-  "🯰" U+1FBF0 are not decomposed). So it is done here with Python's
-  `unicodedata`: ASCII texts are ``str.lower``-ed; other texts get NFKC,
-  ``str.casefold``, NFKD, then lose default-ignorable code points and
-  nonspacing marks (as TF's RE2 knows them: Unicode 15) in one
-  ``str.translate``.
-* Control and format characters (``\\p{Cc}``, ``\\p{Cf}``) become spaces, and
-  words are split at runs of ``[\\t\\n\\f\\r ]`` only (RE2's ``\\s``): other
-  Unicode spaces such as U+00A0 stay inside words unless NFKC_Casefold made
-  them a space. A ``Split`` pre-tokenizer removes those runs.
-* ASCII punctuation and symbols, ``\\p{P}`` and CJK ideographs are words of
-  their own: a second ``Split`` isolates them. Its ``\\p{P}`` (Oniguruma,
-  Unicode 16) excludes the 13 punctuation characters new in Unicode 16, which
-  TF's RE2 does not know as punctuation.
+  dropping nonspacing marks (``\\p{Mn}``). ``tokenizers`` cannot express it.
+  Its ``Lowercase`` is not case folding: "ß" stays (TF makes "ss"), "ς"
+  stays (TF: "σ"), Cherokee goes to small letters (TF: capitals), and accent
+  stripping drops the iota subscript of "ᾳ" (TF: "αι"). Its ``NFKC`` keeps
+  the default-ignorable characters that NFKC_Casefold drops (soft hyphen,
+  zero-width joiner, variation selectors), and its tables are older: it
+  leaves "㋿" (U+32FF, Unicode 12.1) and "🯰" (U+1FBF0, 13.0) as they are.
+  So Python's `unicodedata` does it: ASCII texts are ``str.lower``-ed, other
+  texts get NFKC, ``str.casefold`` and NFKD, then lose default-ignorable code
+  points and nonspacing marks (as TF's RE2 knows them: Unicode 15) in one
+  numpy pass over all texts.
+* Control and format characters (``\\p{Cc}``, ``\\p{Cf}``) become spaces
+  (uncased, NFKC_Casefold has deleted the ignorable ones already: "a\\u200db"
+  is one word uncased and two cased; ``tokenizers``' BERT normalizer deletes
+  them all), and words are split at runs of ``[\\t\\n\\f\\r ]`` only (RE2's
+  ``\\s``): other Unicode spaces such as U+00A0 stay inside words unless
+  NFKC_Casefold made them a space. ASCII punctuation and symbols, ``\\p{P}``
+  and CJK ideographs are words of their own. One ``Split`` pre-tokenizer
+  finds the words, with a regular expression whose ``\\p{P}`` (Oniguruma,
+  Unicode 16) leaves out the 13 punctuation characters new in Unicode 16,
+  which TF's RE2 does not know.
 * WordPiece gives ``[UNK]`` for a word over 100 UTF-8 *bytes*, where
   ``tokenizers`` counts characters. Its limit stays at 100 characters (right
   for ASCII words); a text that could hold a longer non-ASCII word is split
@@ -49,7 +51,9 @@ U+1C89, U+A7CB-U+A7CC, U+A7DA, U+A7DC, U+105C9, U+105E4, U+10D50-U+10D65,
 U+11383, U+11385, U+1138E, U+11391, U+113C5, U+113C7-U+113C8,
 U+16121-U+16128, U+16D68-U+16D6A, U+1CCD6-U+1CCF9 and U+1E030-U+1E06D
 (newer Pythons know more of them). Cased tokenization matches for every
-code point.
+code point. The exceptions above are those of ``tokenizers`` 0.23
+(Oniguruma, Unicode 16) against ``tensorflow-text`` 2.21 (RE2, Unicode 15;
+ICU, Unicode 16); ``tests/test_wordpiece.py`` checks every code point.
 
 Examples
 --------
@@ -73,6 +77,7 @@ array([8, 9])
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 import unicodedata
@@ -91,19 +96,23 @@ UNKNOWN_TOKEN = "[UNK]"
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
-# Word boundaries that are dropped: RE2's \s, and Cc/Cf, which TF makes spaces.
-_SPACE = r"[\t\n\f\r \p{Cc}\p{Cf}]+"
-# Words of one character: TF's ASCII ranges, \p{P} and CJK ideographs, less
-# the punctuation that Oniguruma (Unicode 16) knows and RE2 does not yet.
+# Characters that are words of their own: TF's ASCII ranges, \p{P} and CJK
+# ideographs, less the punctuation Oniguruma (Unicode 16) knows and RE2 does not.
+_ALONE = (
+    r"!-/:-@\[-`{-~\p{P}"
+    r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
+    r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
+)
 _NEW_PUNCTUATION = (
     r"\x{1B4E}\x{1B4F}\x{1B7F}\x{10D6E}\x{113D4}\x{113D5}\x{113D7}\x{113D8}"
     r"\x{11BE1}\x{16D6D}-\x{16D6F}\x{1E5FF}"
 )
-_ISOLATED = (
-    r"[[!-/:-@\[-`{-~\p{P}"
-    r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
-    r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]"
-    rf"&&[^{_NEW_PUNCTUATION}]]"
+# The words, in one pass: runs of characters other than RE2's \s, Cc and Cf
+# (which TF makes spaces) and those above; or one of those above. What lies
+# between words is dropped.
+_WORDS = (
+    rf"[[^\t\n\f\r \p{{Cc}}\p{{Cf}}{_ALONE}]{_NEW_PUNCTUATION}]+"
+    rf"|[[{_ALONE}]&&[^{_NEW_PUNCTUATION}]]"
 )
 # Default_Ignorable_Code_Point: what NFKC_Casefold deletes.
 _IGNORABLE = (
@@ -115,8 +124,9 @@ _IGNORABLE = (
 )  # fmt: skip
 # Nonspacing marks lie in U+0300..U+1EFFF, and in U+E0100..U+E01EF, ignorable.
 _MARKS = range(0x0300, 0x1F000)
-# TF's RE2 knows the nonspacing marks of Unicode 15: those new in 15.0, which
-# Python 3.11 lacks, are dropped too; those new in 16.0 are kept.
+# TF's RE2 knows the nonspacing marks of Unicode 15: those new in 15.0 (and
+# U+1171E), which Python 3.11 lacks, go too; those new in 16.0, which newer
+# Pythons know, stay.
 _MARKS_15 = (
     (0x0ECE, 0x0ECE), (0x10EFD, 0x10EFF), (0x11241, 0x11241), (0x11F00, 0x11F01),
     (0x11F36, 0x11F3A), (0x11F40, 0x11F40), (0x11F42, 0x11F42), (0x13440, 0x13440),
@@ -132,38 +142,56 @@ _MAYBE_LONG_WORD = re.compile(rf"[^\t\n\f\r ]{{{MAX_BYTES_PER_WORD // 4 + 1},}}"
 # One ASCII word too long for WordPiece: [UNK] in place of an over-long word.
 _TOO_LONG = "x" * (MAX_BYTES_PER_WORD + 1)
 
-_drop_table: dict[int, None] = {}
 
-
-def _dropped() -> dict[int, None]:
-    """The ``str.translate`` table deleting ignorables and nonspacing marks."""
-    if not _drop_table:
-        marks = {c for c in _MARKS if unicodedata.category(chr(c)) == "Mn"}
-        marks = (marks | _code_points(_MARKS_15)) - _code_points(_MARKS_16)
-        _drop_table.update(dict.fromkeys(marks | _code_points(_IGNORABLE)))
-    return _drop_table
+@functools.cache
+def _dropped_mask() -> np.ndarray:
+    """Whether each code point goes: a default ignorable or a nonspacing mark."""
+    marks = {c for c in _MARKS if unicodedata.category(chr(c)) == "Mn"}
+    marks = (marks | _code_points(_MARKS_15)) - _code_points(_MARKS_16)
+    mask = np.zeros(0x110000, bool)
+    mask[list(marks | _code_points(_IGNORABLE))] = True
+    return mask
 
 
 def _code_points(ranges: tuple[tuple[int, int], ...]) -> set[int]:
     return {c for first, last in ranges for c in range(first, last + 1)}
 
 
-def fold(text: str) -> str:
-    """`text` lower-cased as ``tensorflow_text.BertTokenizer(lower_case=True)`` does.
+def fold(texts: Sequence[str]) -> list[str]:
+    """`texts` lower-cased as ``tensorflow_text.BertTokenizer(lower_case=True)`` does.
 
     That is NFKC_Casefold, NFD and no nonspacing marks; see the module
     docstring for what Python's Unicode database cannot match.
 
     Examples
     --------
-    >>> fold("Straße ﬁne Ａ ΣΑΣ Café")
-    'strasse fine a σασ cafe'
+    >>> fold(["Straße ﬁne Ａ ΣΑΣ Café", "PLAIN ASCII"])
+    ['strasse fine a σασ cafe', 'plain ascii']
     """
-    if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text).casefold()
+    folded = [text.lower() if text.isascii() else "" for text in texts]
+    rest = [i for i, text in enumerate(texts) if not text.isascii()]
     # NFD after NFKC is NFKD.
-    return unicodedata.normalize("NFKD", text).translate(_dropped())
+    decomposed = [
+        unicodedata.normalize(
+            "NFKD", unicodedata.normalize("NFKC", texts[i]).casefold()
+        )
+        for i in rest
+    ]
+    for i, text in zip(rest, _drop_marks(decomposed)):
+        folded[i] = text
+    return folded
+
+
+def _drop_marks(texts: list[str]) -> list[str]:
+    """`texts` less ignorables and nonspacing marks: one numpy pass over them all."""
+    if not texts:
+        return []
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32)
+    keep = ~_dropped_mask()[codes]
+    ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
+    kept_ends = np.concatenate([[0], np.cumsum(keep)])[ends].tolist()
+    joined = codes[keep].tobytes().decode("utf-32-le")
+    return [joined[a:b] for a, b in zip([0, *kept_ends[:-1]], kept_ends)]
 
 
 def read_vocabulary(vocab_file: str | PathLike) -> list[str]:
@@ -192,7 +220,7 @@ def read_vocabulary(vocab_file: str | PathLike) -> list[str]:
     return tokens
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class PackedTexts:
     """Packed BERT inputs of a batch of examples, gathered batch by batch.
 
@@ -314,11 +342,8 @@ class WordPieceTokenizer:
                 max_input_chars_per_word=MAX_BYTES_PER_WORD,
             )
         )
-        self._tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-            [
-                pre_tokenizers.Split(Regex(_SPACE), "removed"),
-                pre_tokenizers.Split(Regex(_ISOLATED), "isolated"),
-            ]
+        self._tokenizer.pre_tokenizer = pre_tokenizers.Split(
+            Regex(_WORDS), "removed", invert=True
         )
 
     def pack(self, segments: Sequence[Sequence[str]]) -> PackedTexts:
@@ -354,7 +379,10 @@ class WordPieceTokenizer:
                 f"max_seq_length={self.max_seq_length} leaves no room for "
                 f"[CLS] and {n_segments} [SEP]; use at least {n_segments + 1}."
             )
-        texts = [self._prepare(text) for segment in segments for text in segment]
+        texts = [text for segment in segments for text in segment]
+        if self.lower_case:
+            texts = fold(texts)
+        texts = [self._limit_word_bytes(text) for text in texts]
         encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         counts = np.fromiter(map(len, encodings), np.int64, len(encodings))
         tokens = np.fromiter(
@@ -401,10 +429,8 @@ class WordPieceTokenizer:
         tokenizer.enable_padding(pad_id=self.pad_id, pad_token="[PAD]")
         return tokenizer
 
-    def _prepare(self, text: str) -> str:
-        """`text` folded if uncased, with words over the byte limit as [UNK]."""
-        if self.lower_case:
-            text = fold(text)
+    def _limit_word_bytes(self, text: str) -> str:
+        """`text`, or its words with those over the byte limit made [UNK]."""
         if text.isascii() or not _MAYBE_LONG_WORD.search(text):
             return text
         words = [w for w, _ in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
