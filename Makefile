@@ -1,9 +1,14 @@
 # `make demo` runs the main job, `make test` the test suite; both set up .venv first.
-# `make bench` runs the speed benchmark on the data in $(DATA).
+# `make bench` runs the speed benchmark on the data in $(DATA); with PEERS_PYTHON set
+# (the python of the peers' own environment, see $(PEERS)/peers.py) it measures the
+# peers in the same run. BENCH_ARGS adds options, e.g. BENCH_ARGS="--quick".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
+PEERS ?= ../shared/bench
+PEERS_PYTHON ?=
+BENCH_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test bench clean
@@ -27,7 +32,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/speed.py $(DATA)
+	PEERS_PYTHON="$(PEERS_PYTHON)" $(BIN)/python benchmarks/speed.py $(DATA) \
+		--peers-dir $(PEERS) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -1,22 +1,39 @@
-"""skbert against the seed pipeline and the machine's matmul ceiling, side by side.
+"""skbert's prediction backends against the peers a user would pick instead, in one run.
 
 Usage::
 
-    .venv/bin/python benchmarks/speed.py ../shared/data      # or: make bench
+    .venv/bin/python benchmarks/speed.py ../shared/data            # or: make bench
+    PEERS_PYTHON=/path/to/peers-venv/bin/python make bench        # with the peers
+    .venv/bin/python benchmarks/speed.py ../shared/data --quick --cases predict peers
 
-The *seed pipeline* is the TF Hub "Classify text with BERT" model on the same
-encoder: ``hub.KerasLayer(preprocessor)`` at its fixed length 128, then
-``hub.KerasLayer(encoder)``, Dropout(0.1), Dense(1); ``model.predict`` and
-``model.fit``; its cases import TensorFlow before skbert, so they run with
-TensorFlow's defaults, while skbert's run with skbert's (oneDNN kernels on).
-The *ceiling* is the faster of a float32 ``tf.matmul`` and a numpy matmul of
-large square matrices, timed in the same run; the model's FLOPs per sequence
-times sequences/s over it is the fraction of the ceiling reached.
+Systems, all measured in this run:
 
-Every case runs in its own child process, so each has its own peak RSS and a
-cold start; the parent prints one JSON line per figure and a table with each
-skbert figure's ratio to the seed pipeline's. Throughputs are medians of
-``--repeats`` timed passes after one warm-up pass.
+- skbert with each ``inference_backend``: ``"tensorflow"``, ``"onnxruntime"``
+  and ``"onnxruntime-int8"`` (and TensorFlow with ``jit_compile=True``,
+  ``tensorflow-xla``), predicting with a classifier fine-tuned briefly
+  on SST-2 (``--model-size`` sentences, 1 epoch; accuracy is not the point),
+  saved once and loaded by each case;
+- the *peers*: ``peers.py`` in ``--peers-dir``, run by ``$PEERS_PYTHON`` (a
+  separate environment, see its docstring; skipped when unset): Hugging Face
+  on PyTorch (``hf-torch``) and ONNX Runtime (``ort-fp32``, ``ort-fp32-fused``,
+  ``ort-int8-fused``) on the same model, and fine-tuning with transformers;
+- the *seed pipeline*: the TF Hub "Classify text with BERT" model on the same
+  encoder (``hub.KerasLayer(preprocessor)`` at fixed length 128, then the
+  encoder, Dropout(0.1), Dense(1); ``model.predict``, ``model.fit``); its cases
+  import TensorFlow before skbert, so they run with TensorFlow's defaults;
+- the *ceiling*: the faster of a float32 ``tf.matmul`` and a numpy matmul of
+  large square matrices; the model's FLOPs per sequence times sequences/s
+  over it is the fraction of the ceiling reached.
+
+Predictions run on the peers' inputs (``texts.py`` in ``--peers-dir``): the
+872 SST-2 dev sentences and 192 long texts built from them, cut to 128 tokens;
+batch 32. Every case runs in its own child process, so each has its own peak
+RSS and a cold start. The parent prints one JSON line per figure, then tables:
+skbert's figures as ratios to each peer of the same precision, the TF-free
+predictor against the TensorFlow path, and what int8 costs in accuracy.
+Throughputs are medians of ``--repeats`` timed passes after one warm-up pass;
+``peers.py`` reports the best of 3 passes, so the ratios lean slightly
+towards the peers.
 """
 
 from __future__ import annotations
@@ -24,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import importlib.util
 import json
 import os
 import resource
@@ -34,36 +52,57 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sst2 import read_sst2, train_subset
+from sst2 import train_subset
 
 ENCODER = "minilm_l6_en_uncased"
-#: The environment before skbert is imported (it sets TF_ENABLE_ONEDNN_OPTS).
-ORIGINAL_ENV = dict(os.environ)
-FIXED_BATCHES = (1, 32, 256)
-#: Texts per timed pass at fixed length 128, by batch size.
-FIXED_TEXTS = {1: 32, 32: 256, 256: 512}
+BACKENDS = ("tensorflow", "onnxruntime", "onnxruntime-int8")
+BATCH_SIZE = 32
+#: The peers of each skbert backend: the ONNX Runtime runs of its precision.
+PEERS = {
+    "tensorflow": ("hf-torch", "ort-fp32", "ort-fp32-fused", "seed"),
+    "tensorflow-xla": ("hf-torch", "ort-fp32", "ort-fp32-fused", "seed"),
+    "onnxruntime": ("hf-torch", "ort-fp32", "ort-fp32-fused", "seed"),
+    "onnxruntime-int8": ("hf-torch", "ort-int8-fused", "seed"),
+}
+PEER_NAMES = ("hf-torch", "ort-fp32", "ort-fp32-fused", "ort-int8-fused", "seed")
+#: Sizes of a full run, and of ``--quick``.
+SIZES = {
+    False: {"repeats": 3, "train_size": 512, "frozen_size": 1000, "model_size": 256},
+    True: {"repeats": 1, "train_size": 64, "frozen_size": 96, "model_size": 32},
+}
+#: Texts per prediction set with ``--quick``.
+QUICK_TEXTS = {"sst2_dev": 64, "long128": 16}
 
 
-# --- data -----------------------------------------------------------------------
+# --- data -------------------------------------------------------------------------
 
 
-def read_mrpc(path: Path) -> list[tuple[str, str]]:
-    """MRPC sentence pairs (``Quality, #1 ID, #2 ID, #1 String, #2 String``)."""
-    lines = path.read_text("utf-8-sig").splitlines()[1:]
-    return [tuple(line.split("\t")[3:5]) for line in lines if line.count("\t") >= 4]
+def shared_texts(args):
+    """``texts.py`` of `args.peers_dir`: the module the peers read their inputs with."""
+    path = args.peers_dir / "texts.py"
+    spec = importlib.util.spec_from_file_location("texts", path)
+    if spec is None or not path.is_file():
+        sys.exit(f"{path} not found; pass --peers-dir, the folder of peers.py.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def long_texts(sentences: list[str], n: int, min_chars: int = 900) -> list[str]:
-    """`n` texts of `min_chars` characters or more (over 128 word pieces)."""
-    texts, current = [], []
-    for sentence in sentences:
-        current.append(sentence)
-        if sum(map(len, current)) >= min_chars:
-            texts.append(" ".join(current))
-            current = []
-            if len(texts) == n:
-                return texts
-    raise ValueError(f"not enough sentences for {n} long texts")
+def dev_set(args) -> tuple[list[str], np.ndarray]:
+    """SST-2 dev sentences and labels (the first 64 with ``--quick``)."""
+    texts, labels = shared_texts(args).read(args.data / "sst2" / "dev.tsv")
+    n = QUICK_TEXTS["sst2_dev"] if args.quick else len(texts)
+    return texts[:n], np.array(labels[:n])
+
+
+def predict_sets(args) -> dict[str, list[str]]:
+    """The peers' prediction inputs: SST-2 dev, and long texts built from it."""
+    texts = shared_texts(args)
+    dev, _ = texts.read(args.data / "sst2" / "dev.tsv")
+    sets = {"sst2_dev": dev, "long128": texts.long_texts(dev)}
+    if args.quick:
+        sets = {name: t[: QUICK_TEXTS[name]] for name, t in sets.items()}
+    return sets
 
 
 def encoder_flops(seq_length: int) -> float:
@@ -76,7 +115,7 @@ def encoder_flops(seq_length: int) -> float:
     return n * per_layer + 2 * h * h
 
 
-# --- timing -----------------------------------------------------------------------
+# --- timing and records -----------------------------------------------------------
 
 
 def median_rate(run, n_items: int, repeats: int) -> float:
@@ -91,19 +130,42 @@ def median_rate(run, n_items: int, repeats: int) -> float:
 
 
 def emit(figure: str, system: str, value: float, unit: str, **extra) -> None:
+    """Print one figure as a JSON line; skbert's carry ``backend``."""
     record = {"figure": figure, "system": system, "value": round(value, 4)}
     print(json.dumps({**record, "unit": unit, **extra}), flush=True)
 
 
-def emit_rss(case: str, system: str) -> None:
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    emit(f"peak_rss:{case}", system, kib / 1024, "MiB")
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def with_backend(estimator, backend: str):
+    """`estimator` set to predict with `backend`.
+
+    A skbert without ``inference_backend`` has TensorFlow only: for it,
+    ``"tensorflow"`` leaves the estimator as it is.
+    """
+    if backend == "tensorflow" and "inference_backend" not in estimator.get_params():
+        return estimator
+    return estimator.set_params(inference_backend=backend)
+
+
+def load_for(args, backend: str):
+    """The saved classifier, loaded with TensorFlow, predicting with `backend`.
+
+    ``"tensorflow-xla"`` is the TensorFlow backend with ``jit_compile=True``.
+    """
+    import skbert
+
+    jit = backend == "tensorflow-xla"
+    model = with_backend(skbert.load(args.model_dir), backend.removesuffix("-xla"))
+    return model.set_params(batch_size=BATCH_SIZE, jit_compile=jit)
 
 
 # --- the seed pipeline ------------------------------------------------------------
 
 
-def seed_model(pairs=False, learning_rate=3e-5, train_encoder=True):
+def seed_model(learning_rate=5e-5, train_encoder=True):
     """The TF Hub tutorial's classifier on `ENCODER`'s two SavedModels."""
     import tensorflow as tf
     import tensorflow_hub as hub
@@ -113,19 +175,9 @@ def seed_model(pairs=False, learning_rate=3e-5, train_encoder=True):
     from skbert.encoders import resolve_encoder
 
     preprocess_dir, encoder_dir = resolve_encoder(ENCODER).handles()
-    encoder = hub.KerasLayer(encoder_dir, trainable=train_encoder)
-    if pairs:
-        preprocessor = hub.load(preprocess_dir)
-        inputs = [tf_keras.Input((), dtype=tf.string) for _ in range(2)]
-        tokenize = hub.KerasLayer(preprocessor.tokenize)
-        pack = hub.KerasLayer(
-            preprocessor.bert_pack_inputs, arguments={"seq_length": 128}
-        )
-        packed = pack([tokenize(x) for x in inputs])
-    else:
-        inputs = tf_keras.Input((), dtype=tf.string)
-        packed = hub.KerasLayer(preprocess_dir)(inputs)
-    x = encoder(packed)["pooled_output"]
+    inputs = tf_keras.Input((), dtype=tf.string)
+    packed = hub.KerasLayer(preprocess_dir)(inputs)
+    x = hub.KerasLayer(encoder_dir, trainable=train_encoder)(packed)["pooled_output"]
     x = tf_keras.layers.Dropout(0.1)(x)
     model = tf_keras.Model(inputs, tf_keras.layers.Dense(1)(x))
     model.compile(
@@ -138,12 +190,22 @@ def seed_model(pairs=False, learning_rate=3e-5, train_encoder=True):
 def seed_inputs(texts):
     import tensorflow as tf
 
-    if isinstance(texts[0], tuple):
-        return [tf.constant([t[i] for t in texts]) for i in range(2)]
     return tf.constant(texts)
 
 
 # --- cases, each run in a child process -------------------------------------------
+
+
+def case_model(args) -> None:
+    """Fine-tune the classifier the prediction cases load, and save it."""
+    from skbert import BertClassifier
+
+    X, y = train_subset(args.data / "sst2", args.model_size)
+    start = time.perf_counter()
+    clf = BertClassifier(ENCODER, epochs=1, random_state=0).fit(X, y)
+    seconds = time.perf_counter() - start
+    clf.save(args.model_dir)
+    emit("setup:model_fit", "skbert", seconds, "s", examples=len(X), epochs=1)
 
 
 def case_ceiling(args) -> None:
@@ -159,52 +221,116 @@ def case_ceiling(args) -> None:
     emit("matmul_ceiling", "numpy", rate * 2 * n**3 / 1e9, "GFLOP/s", size=n)
 
 
-def predict_sets(args) -> dict[str, list]:
-    dev, _ = read_sst2(args.data / "sst2" / "dev.tsv")
-    train, _ = read_sst2(args.data / "sst2" / "train.tsv")
-    pairs = read_mrpc(args.data / "mrpc" / "dev.tsv")
-    sets = {"sst2_dev": dev, "mrpc_dev_pairs": pairs}
-    for batch in FIXED_BATCHES:
-        sets[f"fixed128_b{batch}"] = long_texts(train, FIXED_TEXTS[batch])
-    return sets
-
-
-def case_predict(args) -> None:
-    system, jit = args.case.split("_")[-1], args.case.endswith("xla")
+def case_predict(args, system: str) -> None:
+    """Texts/s on each prediction set at batch 32, for a backend or the seed."""
     sets = predict_sets(args)
-    if jit:  # XLA compiles each batch shape: time the sets that show its effect
-        sets = {k: v for k, v in sets.items() if k in ("sst2_dev", "fixed128_b32")}
-    if system != "seed":
-        from skbert import BertClassifier
+    if system == "seed":
+        model = seed_model()
 
-        fitted = {}
-        for pairs in (False, True):
-            X = [("a", "b"), ("c", "d")] if pairs else ["a", "b"]
-            fitted[pairs] = BertClassifier(
-                ENCODER, epochs=1, batch_size=2, jit_compile=jit
-            ).fit(X, [0, 1])
+        def runner(texts):
+            inputs = seed_inputs(texts)
+            return functools.partial(
+                model.predict, inputs, batch_size=BATCH_SIZE, verbose=0
+            )
+
+        tags = {}
     else:
-        fitted = {pairs: seed_model(pairs) for pairs in (False, True)}
+        model = load_for(args, system)
+
+        def runner(texts):
+            return functools.partial(model.predict_proba, texts)
+
+        system, tags = "skbert", {"backend": system}
     flops = encoder_flops(128)  # imports skbert: after the seed imported TensorFlow
     for name, texts in sets.items():
-        batch = int(name.split("_b")[-1]) if name.startswith("fixed") else 32
-        model = fitted[isinstance(texts[0], tuple)]
-        if system != "seed":
-            model.batch_size = batch
-            run = functools.partial(model.predict_proba, texts)
+        rate = median_rate(runner(texts), len(texts), args.repeats)
+        emit(f"predict:{name}", system, rate, "texts/s", **tags, texts=len(texts))
+        if name == "long128":
+            emit(f"predict_flops:{name}", system, rate * flops / 1e9, "GFLOP/s", **tags)
+        # The peak so far: loading and the sets up to this one.
+        emit(f"peak_rss:predict:{name}", system, peak_rss_mib(), "MiB", **tags)
+
+
+def case_first_prediction(args, system: str) -> None:
+    """Time from a fresh interpreter to the first prediction (import + load)."""
+    start = time.perf_counter()
+    if system == "seed":
+        seed_model().predict(seed_inputs(["a first text"]), verbose=0)
+        tags = {}
+    else:
+        import skbert
+
+        if system == "tensorflow":
+            model = with_backend(skbert.load(args.model_dir), system)
         else:
-            run = functools.partial(
-                model.predict, seed_inputs(texts), batch_size=batch, verbose=0
-            )
-        rate = median_rate(run, len(texts), args.repeats)
-        extra = {"batch_size": batch, "texts": len(texts)}
-        kind = "predict_xla" if jit else "predict"
-        emit(f"{kind}:{name}", "skbert" if jit else system, rate, "texts/s", **extra)
-        if name.startswith("fixed"):
-            gflops = rate * flops / 1e9
-            emit(f"{kind}_flops:{name}", "skbert" if jit else system, gflops, "GFLOP/s")
-    if not jit:
-        emit_rss("predict", system)
+            model = skbert.load(args.model_dir, backend=system)
+        model.predict_proba(["a first text"])
+        system, tags = "skbert", {"backend": system}
+    seconds = time.perf_counter() - start
+    imported = "tensorflow" in sys.modules
+    emit("first_prediction", system, seconds, "s", **tags, tensorflow_imported=imported)
+
+
+def case_tf_free(args) -> None:
+    """SST-2 dev rate and peak RSS of ``skbert.load(path, backend="onnxruntime")``."""
+    import skbert
+
+    texts = predict_sets(args)["sst2_dev"]
+    model = skbert.load(args.model_dir, backend="onnxruntime")
+    rate = median_rate(
+        functools.partial(model.predict_proba, texts), len(texts), args.repeats
+    )
+    imported = "tensorflow" in sys.modules
+    tags = {"backend": "onnxruntime", "tensorflow_imported": imported}
+    emit("tf_free_predict:sst2_dev", "skbert", rate, "texts/s", **tags)
+    emit("peak_rss:tf_free_predict:sst2_dev", "skbert", peak_rss_mib(), "MiB", **tags)
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each row of `a` with the same row of `b`."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def case_accuracy(args) -> None:
+    """What the ONNX backends change: dev accuracy, and embeddings against fp32."""
+    import skbert
+
+    texts, labels = dev_set(args)
+    clf, proba = skbert.load(args.model_dir), {}
+    for backend in BACKENDS:
+        proba[backend] = with_backend(clf, backend).predict_proba(texts)
+        predicted = clf.classes_[proba[backend].argmax(1)]
+        agree = float(np.mean(predicted == clf.classes_[proba[BACKENDS[0]].argmax(1)]))
+        diff = float(np.abs(proba[backend] - proba[BACKENDS[0]]).max())
+        emit(
+            "accuracy:sst2_dev",
+            "skbert",
+            float(np.mean(predicted == labels)),
+            "fraction",
+            backend=backend,
+            agreement_with_tensorflow=agree,
+            max_proba_difference=round(diff, 6),
+        )
+    embeddings = {}
+    for backend in BACKENDS:
+        vectorizer = with_backend(skbert.BertVectorizer(ENCODER), backend)
+        embeddings[backend] = vectorizer.fit(texts[:1]).transform(texts)
+    # Each ONNX embedding against the float32 one it approximates.
+    for backend, reference in (
+        ("onnxruntime", "tensorflow"),
+        ("onnxruntime-int8", "onnxruntime"),
+    ):
+        cos = cosines(embeddings[backend], embeddings[reference])
+        emit(
+            "embedding_cosine:sst2_dev",
+            "skbert",
+            float(cos.mean()),
+            "cosine",
+            backend=backend,
+            reference=reference,
+            min=round(float(cos.min()), 6),
+        )
 
 
 @contextlib.contextmanager
@@ -233,56 +359,40 @@ def epoch_seconds():
         tf_keras.Model.fit = fit
 
 
-def case_finetune(args) -> None:
-    """Whole fit (load, trace, epochs) and the steady rate of the later epochs."""
-    system, epochs = args.case.split("_")[-1], args.finetune_epochs
+def case_finetune(args, system: str) -> None:
+    """Fine-tuning as the peers do it (AdamW 5e-5, batch 32, 10 % warm-up).
+
+    Figures: the whole fit (load, trace, epochs), the first epoch alone (what
+    ``peers.py`` times), the later epochs if any, and skbert's dev accuracy.
+    """
+    epochs = args.finetune_epochs
     X, y = train_subset(args.data / "sst2", args.train_size)
     start = time.perf_counter()
     with epoch_seconds() as seconds:
         if system == "skbert":
             from skbert import BertClassifier
 
-            BertClassifier(ENCODER, epochs=epochs, random_state=0).fit(X, y)
+            clf = BertClassifier(
+                ENCODER, epochs=epochs, learning_rate=5e-5, random_state=0
+            ).fit(X, y)
         else:
             seed_model().fit(seed_inputs(X), y, batch_size=32, epochs=epochs, verbose=0)
     total = time.perf_counter() - start
-    emit(
-        "finetune:whole_fit",
-        system,
-        epochs * len(X) / total,
-        "examples/s",
-        seconds=total,
-        epochs=epochs,
-        examples=len(X),
-    )
-    later = seconds[1:]
-    if later:
-        emit(
-            "finetune:later_epochs",
-            system,
-            len(later) * len(X) / sum(later),
-            "examples/s",
-            epoch_seconds=seconds,
-        )
-    emit_rss("finetune", system)
-
-
-def case_first_prediction(args) -> None:
-    """Time from a fresh interpreter to the first prediction (import + load)."""
-    system = args.case.split("_")[-1]
-    start = time.perf_counter()
+    sizes = {"epochs": epochs, "examples": len(X)}
+    emit("finetune:whole_fit", system, epochs * len(X) / total, "examples/s", **sizes)
+    emit("finetune:first_epoch", system, len(X) / seconds[0], "examples/s", **sizes)
+    if seconds[1:]:
+        rate = len(seconds[1:]) * len(X) / sum(seconds[1:])
+        emit("finetune:later_epochs", system, rate, "examples/s", epoch_seconds=seconds)
+    emit("peak_rss:finetune", system, peak_rss_mib(), "MiB")
     if system == "skbert":
-        import skbert
-
-        skbert.load(args.model_dir).predict_proba(["a first text"])
-    else:
-        seed_model().predict(seed_inputs(["a first text"]), verbose=0)
-    emit("first_prediction", system, time.perf_counter() - start, "s")
+        texts, labels = dev_set(args)
+        accuracy = float(np.mean(clf.predict(texts) == labels))
+        emit("finetune:dev_accuracy", system, accuracy, "fraction", **sizes)
 
 
-def case_frozen(args) -> None:
+def case_frozen(args, system: str) -> None:
     """Frozen-encoder fit; for skbert also a 4 x 3 grid over head settings."""
-    system = args.case.split("_")[-1]
     X, y = train_subset(args.data / "sst2", args.frozen_size)
     params = dict(train_encoder=False, epochs=3, learning_rate=1e-3, random_state=0)
     start = time.perf_counter()
@@ -290,7 +400,7 @@ def case_frozen(args) -> None:
         model = seed_model(learning_rate=1e-3, train_encoder=False)
         model.fit(seed_inputs(X), y, batch_size=32, epochs=3, verbose=0)
         emit("frozen_fit", system, time.perf_counter() - start, "s", texts=len(X))
-        emit_rss("frozen", system)
+        emit("peak_rss:frozen", system, peak_rss_mib(), "MiB")
         return
     from sklearn.model_selection import GridSearchCV
 
@@ -312,7 +422,7 @@ def case_frozen(args) -> None:
     extra = {"texts_encoded": info["texts_encoded"], "distinct": len(set(X))}
     emit("frozen_grid_4x3", system, seconds, "s", fits=13, **extra)
     emit("frozen_grid_over_single_fit", system, seconds / single, "x", **extra)
-    emit_rss("frozen", system)
+    emit("peak_rss:frozen", system, peak_rss_mib(), "MiB")
 
 
 def rss_mib() -> float:
@@ -323,114 +433,308 @@ def rss_mib() -> float:
 def case_memory(args) -> None:
     """RSS of streaming 100,000 texts, and over 20 consecutive fits (tiny encoder)."""
     from skbert import BertClassifier
+    from skbert.base import CHUNK_SIZE
 
+    n_texts, n_fits = (3 * CHUNK_SIZE, 3) if args.quick else (100_000, 20)
     X, y = train_subset(args.data / "sst2", 64)
     clf = BertClassifier("tiny_random_en_uncased", epochs=1).fit(X, y)
-    sentences, _ = read_sst2(args.data / "sst2" / "train.tsv")
+    sentences, _ = shared_texts(args).read(args.data / "sst2" / "train.tsv")
     clf.predict_proba(sentences[:1000])
     before = rss_mib()
-    stream = (sentences[i % len(sentences)] for i in range(100_000))
-    clf.predict_proba(stream)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    emit("memory:predict_100k_stream", "skbert", peak - before, "MiB", before=before)
+    clf.predict_proba(sentences[i % len(sentences)] for i in range(n_texts))
+    emit(
+        "memory:predict_stream_growth",
+        "skbert",
+        peak_rss_mib() - before,
+        "MiB",
+        texts=n_texts,
+        before=before,
+    )
     rss = []
-    for _ in range(20):
+    for _ in range(n_fits):
         BertClassifier("tiny_random_en_uncased", epochs=1).fit(X, y)
         rss.append(rss_mib())
-    emit("memory:20_fits_growth", "skbert", rss[-1] - rss[0], "MiB", first=rss[0])
+    emit("memory:fits_growth", "skbert", rss[-1] - rss[0], "MiB", fits=n_fits)
+
+
+def case_peers(args) -> None:
+    """Run ``peers.py`` with ``$PEERS_PYTHON``; its lines become figures here."""
+    from skbert.default_plugins.minilm import checkpoint_dir
+
+    if not os.environ.get("PEERS_PYTHON"):
+        sys.exit("PEERS_PYTHON is not set: the peers need their own environment.")
+    command = [os.environ["PEERS_PYTHON"], str(args.peers_dir / "peers.py")]
+    command += [str(checkpoint_dir()), str(args.data / "sst2")]
+    command += ["--finetune", str(args.train_size)]
+    records, error = run_child(command)
+    if error:
+        sys.exit(f"peers.py failed: {error}")
+    for line in records:
+        system = line["system"]
+        if system.endswith("-finetune"):
+            sizes = {"epochs": line["epochs"], "examples": line["n_train"]}
+            system = system.removesuffix("-finetune")
+            rate = line["train_examples_per_s"]
+            emit("finetune:first_epoch", system, rate, "examples/s", **sizes)
+            accuracy = line["dev_accuracy"]
+            emit("finetune:dev_accuracy", system, accuracy, "fraction", **sizes)
+            continue
+        for name in ("sst2_dev", "long128"):
+            emit(f"predict:{name}", system, line[f"{name}_per_s"], "texts/s")
 
 
 CASES = {
     "ceiling": case_ceiling,
-    "predict_seed": case_predict,
-    "predict_skbert": case_predict,
-    "predict_skbertxla": case_predict,
-    "finetune_seed": case_finetune,
-    "finetune_skbert": case_finetune,
-    "frozen_seed": case_frozen,
-    "frozen_skbert": case_frozen,
-    "first_prediction_seed": case_first_prediction,
-    "first_prediction_skbert": case_first_prediction,
+    **{
+        f"predict:{s}": functools.partial(case_predict, system=s)
+        for s in (*BACKENDS, "tensorflow-xla", "seed")
+    },
+    **{
+        f"first_prediction:{s}": functools.partial(case_first_prediction, system=s)
+        for s in ("onnxruntime", "tensorflow", "seed")
+    },
+    "tf_free": case_tf_free,
+    "accuracy": case_accuracy,
+    "finetune:skbert": functools.partial(case_finetune, system="skbert"),
+    "finetune:seed": functools.partial(case_finetune, system="seed"),
+    "frozen:skbert": functools.partial(case_frozen, system="skbert"),
+    "frozen:seed": functools.partial(case_frozen, system="seed"),
     "memory": case_memory,
+    "peers": case_peers,
 }
+#: The cases that load the saved classifier: skbert's predicting ones.
+USE_MODEL = {
+    case
+    for case in CASES
+    if case.split(":")[0] in ("predict", "first_prediction", "tf_free", "accuracy")
+    and not case.endswith(":seed")
+}
+#: Options a child process gets from the parent.
+FORWARDED = (
+    "repeats",
+    "train_size",
+    "frozen_size",
+    "model_size",
+    "finetune_epochs",
+    "peers_dir",
+    "model_dir",
+    "quick",
+)
 
 
-# --- the parent: run the cases, print the table -----------------------------------
+# --- the parent: run the cases, print the tables ----------------------------------
 
 
-def run_case(args, case: str) -> list[dict]:
-    command = [sys.executable, __file__, str(args.data), "--case", case]
-    command += ["--repeats", str(args.repeats), "--train-size", str(args.train_size)]
-    command += ["--frozen-size", str(args.frozen_size)]
-    command += ["--finetune-epochs", str(args.finetune_epochs)]
-    command += ["--model-dir", str(args.model_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=ORIGINAL_ENV)
+def run_child(command: list[str]) -> tuple[list[dict], str | None]:
+    """Run `command`: the JSON lines it printed, and its error if it failed."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = done.stdout.splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    error = None
     if done.returncode:
-        sys.exit(f"case {case} failed:\n{done.stderr[-3000:]}")
-    out = done.stdout
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        error = f"exit status {done.returncode}\n{done.stderr[-3000:]}"
+    return records, error
+
+
+def run_case(args, case: str) -> tuple[list[dict], str | None]:
+    """Run `case` in a child process; print and return its records and error."""
+    command = [sys.executable, __file__, str(args.data), "--case", case]
+    for name in FORWARDED:
+        value = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            command.append(flag)
+        elif value not in (None, False):
+            command += [flag, str(value)]
+    print(f"# case {case}", file=sys.stderr, flush=True)
+    records, error = run_child(command)
     for record in records:
-        print(json.dumps(record), flush=True)
-    return records
+        print(json.dumps({**record, "case": case}), flush=True)
+    return records, error
 
 
-def save_small_model(path: Path) -> None:
-    from skbert import BertClassifier
+def selected_cases(names: list[str] | None) -> list[str]:
+    """The cases named, a bare name selecting a family (``predict``), in run order."""
+    if not names:
+        return list(CASES)
+    families = {c.split(":")[0] for c in CASES}
+    unknown = [n for n in names if n not in CASES and n not in families]
+    if unknown:
+        sys.exit(
+            f"--cases: unknown {', '.join(unknown)}; the cases are "
+            f"{', '.join(CASES)} (a name before ':' selects its family)."
+        )
+    return [c for c in CASES if c in names or c.split(":")[0] in names]
 
-    BertClassifier(ENCODER, train_encoder=False, epochs=1).fit(["a", "b"], [0, 1]).save(
-        path
-    )
+
+def ratio(ours: dict, theirs: dict) -> float:
+    """How many times better `ours` is: a rate ratio, or an inverse time/size ratio."""
+    if ours["unit"] in ("s", "MiB"):
+        return theirs["value"] / ours["value"]
+    return ours["value"] / theirs["value"]
 
 
-def table(records: list[dict]) -> None:
-    """Seed vs skbert per figure; speed-up: rate ratio, or inverse time ratio."""
-    by = {(r["figure"], r["system"]): r for r in records}
-    ceiling = max(by[("matmul_ceiling", s)]["value"] for s in ("tf", "numpy"))
-    print(f"\nmatmul ceiling (float32, best of tf and numpy): {ceiling:.1f} GFLOP/s\n")
-    print(f"{'figure':34} {'seed':>10} {'skbert':>10} {'speed-up':>9}  unit")
-    for figure in dict.fromkeys(r["figure"] for r in records):
-        seed, ours = by.get((figure, "seed")), by.get((figure, "skbert"))
-        if ours is None or figure.startswith("matmul"):
-            continue
-        if seed is None:
-            line = f"{figure:34} {'':>10} {ours['value']:10.2f} {'':>9}  {ours['unit']}"
-            if "flops" in figure:
-                line += f": {ours['value'] / ceiling:.0%} of the ceiling"
-            print(line)
-            continue
-        ratio = ours["value"] / seed["value"]
-        if ours["unit"] in ("s", "MiB"):
-            ratio = 1 / ratio
-        line = f"{figure:34} {seed['value']:10.2f} {ours['value']:10.2f} {ratio:9.2f}"
-        if "flops" in figure:
-            line += f"  GFLOP/s: {ours['value'] / ceiling:.0%} of the ceiling"
-            line += f" (seed {seed['value'] / ceiling:.0%})"
-        else:
-            line += f"  {ours['unit']}"
-        print(line)
+def print_tables(records: list[dict]) -> None:
+    """skbert against its peers, the TF-free predictor, and int8's accuracy cost."""
+    by = {(r["figure"], r["system"], r.get("backend")): r for r in records}
+    peers = [p for p in PEER_NAMES if any(r["system"] == p for r in records)]
+    ceiling = [r["value"] for r in records if r["figure"] == "matmul_ceiling"]
+    rows = [
+        r
+        for r in records
+        if r["system"] == "skbert"
+        and r["unit"] in ("texts/s", "examples/s", "s", "MiB", "x")
+        and not r["figure"].startswith("setup:")
+    ]
+    figures = list(dict.fromkeys(r["figure"] for r in rows))
+    rows.sort(key=lambda r: figures.index(r["figure"]))  # stable: backends in run order
+    if rows:
+        print("\nskbert as a multiple of each peer (> 1: skbert faster or smaller)")
+        header = " ".join(f"{p:>{max(len(p), 8)}}" for p in peers)
+        print(f"{'figure':33} {'backend':16} {'skbert':>9} {header}  unit")
+    for r in rows:
+        backend = r.get("backend") or ""
+        cells = []
+        for peer in peers:
+            theirs = by.get((r["figure"], peer, None))
+            width = max(len(peer), 8) - 1
+            if theirs and peer in PEERS.get(backend, PEER_NAMES):
+                cells.append(f"{ratio(r, theirs):{width}.2f}x")
+            else:
+                cells.append(" " * (width + 1))
+        line = f"{r['figure']:33} {backend:16} {r['value']:9.2f} {' '.join(cells)}"
+        print(f"{line}  {r['unit']}")
+    if ceiling:
+        best = max(ceiling)
+        print(f"\nmatmul ceiling, float32, best of tf and numpy: {best:.1f} GFLOP/s")
+        for r in records:
+            if r["figure"] == "predict_flops:long128":
+                who = r.get("backend") or r["system"]
+                note = " (int8 arithmetic)" if who.endswith("int8") else ""
+                print(f"  {who:17} at length 128: {r['value'] / best:.0%}{note}")
+
+    free = by.get(("first_prediction", "skbert", "onnxruntime"))
+    tf_path = by.get(("first_prediction", "skbert", "tensorflow"))
+    free_rss = by.get(("peak_rss:tf_free_predict:sst2_dev", "skbert", "onnxruntime"))
+    tf_rss = by.get(("peak_rss:predict:sst2_dev", "skbert", "tensorflow"))
+    if free or free_rss:
+        print("\nTF-free predictor: skbert.load(path, backend='onnxruntime') vs TF")
+    for name, a, b in (
+        ("first prediction, s", free, tf_path),
+        ("peak RSS predicting SST-2 dev, MiB", free_rss, tf_rss),
+    ):
+        if a and b:
+            print(
+                f"  {name:36} {a['value']:9.2f} vs {b['value']:9.2f}: "
+                f"{ratio(a, b):.2f}x (TensorFlow imported: "
+                f"{a.get('tensorflow_imported')})"
+            )
+
+    accuracy = {
+        r["backend"]: r["value"]
+        for r in records
+        if r["figure"] == "accuracy:sst2_dev" and r["system"] == "skbert"
+    }
+    if accuracy:
+        print("\nSST-2 dev accuracy of the saved classifier, by backend")
+        for backend, value in accuracy.items():
+            delta = value - accuracy.get("onnxruntime", value)
+            print(f"  {backend:17} {value:.4f}  ({delta:+.4f} vs onnxruntime)")
+    for r in records:
+        if r["figure"] == "embedding_cosine:sst2_dev":
+            print(
+                f"  BertVectorizer {r['backend']} vs {r['reference']}: "
+                f"cosine mean {r['value']:.6f}, min {r['min']:.6f}"
+            )
+    tuned = {
+        r["system"]: r["value"]
+        for r in records
+        if r["figure"] == "finetune:dev_accuracy"
+    }
+    if tuned:
+        print("\nSST-2 dev accuracy after the fine-tuning cases")
+        for system, value in tuned.items():
+            print(f"  {system:17} {value:.4f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="folder with sst2/ and mrpc/")
-    parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
-    parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--train-size", type=int, default=512)
-    parser.add_argument("--finetune-epochs", type=int, default=2)
-    parser.add_argument("--frozen-size", type=int, default=1000)
-    parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="cases: " + ", ".join(CASES),
+    )
+    parser.add_argument("data", type=Path, help="folder with sst2/")
+    parser.add_argument("--case", choices=[*CASES, "model"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        metavar="CASE",
+        help="run only these cases; a family name (predict, first_prediction, "
+        "finetune, frozen) selects all its cases (default: all)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: small subsets, 1 pass"
+    )
+    parser.add_argument("--repeats", type=int, help="timed passes (3; quick 1)")
+    parser.add_argument(
+        "--train-size", type=int, help="sentences to fine-tune on (512; quick 64)"
+    )
+    parser.add_argument("--finetune-epochs", type=int, default=1)
+    parser.add_argument(
+        "--frozen-size", type=int, help="sentences of the frozen cases (1000; quick 96)"
+    )
+    parser.add_argument(
+        "--model-size",
+        type=int,
+        help="sentences the saved classifier is fine-tuned on (256; quick 32)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="predict with this saved classifier instead of fitting one",
+    )
+    parser.add_argument(
+        "--peers-dir",
+        type=Path,
+        help="folder of peers.py and texts.py (default: DATA/../bench)",
+    )
     args = parser.parse_args()
+    for name, value in SIZES[args.quick].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.peers_dir is None:
+        args.peers_dir = args.data.resolve().parent / "bench"
     if args.case:
-        CASES[args.case](args)
+        (case_model if args.case == "model" else CASES[args.case])(args)
         return
+    cases = selected_cases(args.cases)
+    if "peers" in cases and not os.environ.get("PEERS_PYTHON"):
+        print(
+            "# peers skipped: set PEERS_PYTHON to the python of an environment "
+            "with torch, transformers, onnxruntime (see peers.py's docstring)",
+            file=sys.stderr,
+        )
+        cases.remove("peers")
+    records, failures = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        args.model_dir = Path(tmp) / "model"
-        save_small_model(args.model_dir)
-        records = []
-        for case in args.cases or CASES:
-            records += run_case(args, case)
-    table(records)
+        if args.model_dir is None and USE_MODEL.intersection(cases):
+            args.model_dir = Path(tmp) / "model"
+            new, failures["model"] = run_case(args, "model")
+            records += new
+        for case in cases:
+            if case in USE_MODEL and failures.get("model"):
+                failures[case] = "skipped: the classifier could not be fitted"
+                continue
+            new, failures[case] = run_case(args, case)
+            records += new
+    print_tables(records)
+    failures = {case: error for case, error in failures.items() if error}
+    for case, error in failures.items():
+        print(f"\ncase {case} failed: {error}", file=sys.stderr)
+    if failures:
+        last_lines = [
+            f"  {c}: {e.strip().splitlines()[-1]}" for c, e in failures.items()
+        ]
+        sys.exit("\n".join([f"{len(failures)} case(s) failed:", *last_lines]))
 
 
 if __name__ == "__main__":
