@@ -224,18 +224,7 @@ def write_encoder(
         context = g.op(
             "Reshape", g.op("Transpose", context, perm=[0, 2, 1, 3]), merge_heads
         )
-        attended = g.dense(
-            context,
-            w[p + "attention/output/dense/kernel"],
-            w[p + "attention/output/dense/bias"],
-            f"layer{i}_attention_output",
-        )
-        x = g.layer_norm(
-            g.op("Add", x, attended),
-            w[p + "attention/output/LayerNorm/gamma"],
-            w[p + "attention/output/LayerNorm/beta"],
-            config.layer_norm_eps,
-        )
+        x = _dense_add_norm(g, x, context, w, p + "attention/output/", config)
         hidden = g.gelu(
             g.dense(
                 x,
@@ -244,18 +233,7 @@ def write_encoder(
                 f"layer{i}_intermediate",
             )
         )
-        out = g.dense(
-            hidden,
-            w[p + "output/dense/kernel"],
-            w[p + "output/dense/bias"],
-            f"layer{i}_output",
-        )
-        x = g.layer_norm(
-            g.op("Add", x, out),
-            w[p + "output/LayerNorm/gamma"],
-            w[p + "output/LayerNorm/beta"],
-            config.layer_norm_eps,
-        )
+        x = _dense_add_norm(g, x, hidden, w, p + "output/", config)
     w.check_all_used()
     cls = masked_pooling(g, "cls", x, float_mask)
     mean = masked_pooling(g, "mean", x, float_mask)
@@ -274,6 +252,17 @@ def write_encoder(
         "cls_pooling": cls,
         "float_mask": float_mask,
     }
+
+
+def _dense_add_norm(g: GraphBuilder, residual, x, w, prefix: str, config) -> str:
+    """``LayerNorm(residual + Dense(x))``, weights under `prefix` (BERT's sublayers)."""
+    y = g.dense(x, w[prefix + "dense/kernel"], w[prefix + "dense/bias"], prefix)
+    return g.layer_norm(
+        g.op("Add", residual, y),
+        w[prefix + "LayerNorm/gamma"],
+        w[prefix + "LayerNorm/beta"],
+        config.layer_norm_eps,
+    )
 
 
 class _Weights(dict):
