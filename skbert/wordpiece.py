@@ -97,23 +97,21 @@ SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
 # Characters that are words of their own: TF's ASCII ranges, \p{P} and CJK
-# ideographs, less the punctuation Oniguruma (Unicode 16) knows and RE2 does not.
+# ideographs.
 _ALONE = (
     r"!-/:-@\[-`{-~\p{P}"
     r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
     r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
 )
+# Punctuation new in Unicode 16: \p{P} to Oniguruma, not yet to TF's RE2.
 _NEW_PUNCTUATION = (
     r"\x{1B4E}\x{1B4F}\x{1B7F}\x{10D6E}\x{113D4}\x{113D5}\x{113D7}\x{113D8}"
     r"\x{11BE1}\x{16D6D}-\x{16D6F}\x{1E5FF}"
 )
 # The words, in one pass: runs of characters other than RE2's \s, Cc and Cf
-# (which TF makes spaces) and those above; or one of those above. What lies
-# between words is dropped.
-_WORDS = (
-    rf"[[^\t\n\f\r \p{{Cc}}\p{{Cf}}{_ALONE}]{_NEW_PUNCTUATION}]+"
-    rf"|[[{_ALONE}]&&[^{_NEW_PUNCTUATION}]]"
-)
+# (which TF makes spaces) and those above, where the new punctuation counts as
+# a letter; or one of those above. What lies between words is dropped.
+_WORDS = rf"[[^\t\n\f\r \p{{Cc}}\p{{Cf}}{_ALONE}]{_NEW_PUNCTUATION}]+|[{_ALONE}]"
 # Default_Ignorable_Code_Point: what NFKC_Casefold deletes.
 _IGNORABLE = (
     (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
