@@ -16,11 +16,11 @@ and ``bert_pack_inputs`` on all texts in one call (traced once, warm).
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from speed import median_rate
 from sst2 import read_sst2
 
 BATCH_SIZE = 32
@@ -33,13 +33,8 @@ def read_mrpc(path: Path) -> tuple[list[str], list[str]]:
 
 
 def median_ms(run, repeats: int) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    """Milliseconds of one `run()`: the median over `repeats` passes (speed.py's)."""
+    return 1e3 / median_rate(run, 1, repeats)
 
 
 def main() -> None:
