@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,9 @@ ENCODER_OUTPUTS = (
     "max_pooling",
     "cls_pooling",
 )
-_BERT_PREFIX = "bert_network/"
+#: skbert's BERT variables: ``bert_network/...`` (``bert_network_1/...`` when
+#: TensorFlow has made the name unique in the process).
+_BERT_NAME = re.compile(r"bert_network(?:_\d+)?/(.+)")
 _MASK_VALUE = -1e9
 
 
@@ -157,11 +160,12 @@ def hub_weights(layer) -> dict[str, np.ndarray]:
     weights = {}
     for variable in layer.weights:
         name = variable.name.split(":")[0]
-        if not name.startswith(_BERT_PREFIX):
+        match = _BERT_NAME.fullmatch(name)
+        if match is None:
             raise NotExportable(
                 f"encoder variable {name!r} is not one of skbert's BERT weights."
             )
-        weights[name[len(_BERT_PREFIX) :]] = variable.numpy()
+        weights[match[1]] = variable.numpy()
     return weights
 
 

@@ -234,3 +234,14 @@ print(meta["classes"], meta["activation"], "skbert" in sys.modules)
 """
     )
     assert result.stdout.split() == ["['neg',", "'pos']", "sigmoid", "False"]
+
+
+def test_encoders_built_after_another_bert_in_the_process_export(tmp_path):
+    from skbert.default_plugins.tiny_random import build
+
+    texts = ["a good film", "a bad one"]
+    for name in ("first", "second"):  # the second's variables are bert_network_N/...
+        build(tmp_path / name)
+        vec = BertVectorizer(tmp_path / name).fit(texts)
+        on_onnx, on_tf = both_backends(vec, "transform", texts)
+        np.testing.assert_allclose(on_onnx, on_tf, atol=1e-5)
