@@ -536,7 +536,7 @@ def _backend(network, requested: str) -> str:
     `InferenceBackendWarning`; an ONNX Runtime backend asked for by name
     that cannot be had is a `ValueError`.
     """
-    from skbert.onnx_graph import NotExportable
+    from skbert.runtime import NotExportable
 
     if requested == "tensorflow":
         if network.model is None:

@@ -23,7 +23,7 @@ FORMAT_VERSION = 1
 def export_onnx(estimator, path) -> Path:
     """Write `estimator` to the new (or empty) directory `path`; return it.
 
-    Raises `skbert.onnx_graph.NotExportable` (a `ValueError`) for a network
+    Raises `skbert.runtime.NotExportable` (a `ValueError`) for a network
     that cannot be written as ONNX.
     """
     from sklearn.utils.validation import check_is_fitted

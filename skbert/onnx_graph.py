@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from skbert.modeling.config import BertConfig
+from skbert.runtime import NotExportable
 
 OPSET = 18
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
@@ -41,10 +42,6 @@ ENCODER_OUTPUTS = (
 #: TensorFlow has made the name unique in the process).
 _BERT_NAME = re.compile(r"bert_network(?:_\d+)?/(.+)")
 _MASK_VALUE = -1e9
-
-
-class NotExportable(ValueError):
-    """A network (encoder or head) that skbert cannot write as ONNX."""
 
 
 class GraphBuilder:

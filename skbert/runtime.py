@@ -21,6 +21,10 @@ BACKENDS = ("onnxruntime", "onnxruntime-int8", "tensorflow")
 TOKENS_PER_BATCH = 1024
 
 
+class NotExportable(ValueError):
+    """A network (encoder or head) that skbert cannot write as ONNX."""
+
+
 class InferenceBackendWarning(UserWarning):
     """``inference_backend="auto"`` fell back to TensorFlow; the message says why."""
 
@@ -98,9 +102,9 @@ class OnnxModel:
         """Outputs `names` for every example of `segments`, in input order.
 
         Batches hold up to ``batch_size * max_seq_length`` tokens, and no
-        more than `TOKENS_PER_BATCH` (`token_batches`). ``sequence_output`` comes as a list of
-        ``[length, width]`` arrays (each example's real tokens); the others
-        as ``[n, width]`` arrays.
+        more than `TOKENS_PER_BATCH` (`token_batches`). ``sequence_output``
+        comes as a list of ``[length, width]`` arrays (each example's real
+        tokens); the others as ``[n, width]`` arrays.
         """
         packed = self.tokenizer.pack(segments)
         budget = min(batch_size * self.tokenizer.max_seq_length, TOKENS_PER_BATCH)
@@ -160,7 +164,7 @@ class OnnxVariants:
     ----------
     graph : callable
         ``graph()`` returns the fp32 graph as bytes (it may raise
-        `skbert.onnx_graph.NotExportable`); called once.
+        `NotExportable`); called once.
     tokenizer : callable
         ``tokenizer()`` returns the encoder's tokenizer; called once.
     """
