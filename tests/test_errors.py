@@ -133,6 +133,7 @@ def test_single_texts_at_predict_after_pairs(fitted):
         fitted.predict([("a", "b")])
 
 
+@pytest.mark.offline
 def test_hub_preset_offline_names_the_handle_and_the_way_out(monkeypatch, tmp_path):
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path))
     with pytest.raises(EncoderLoadError) as info:
