@@ -15,9 +15,9 @@ import numpy as np
 
 #: The backends an estimator's ``inference_backend`` names, "auto" aside.
 BACKENDS = ("onnxruntime", "onnxruntime-int8", "tensorflow")
-#: Most tokens in one ONNX Runtime batch. Measured on 2 cores (SST-2 dev and
-#: 128-token texts, fp32 and int8): 512 to 2048 tokens run 10-25 % faster than
-#: 4096, since a batch's activations then stay in cache.
+#: Most tokens in one ONNX Runtime batch: a smaller batch's activations stay
+#: in cache (on 2 cores, 1024 beat 4096 on short and 128-token texts, fp32
+#: and int8; `make bench` gives the rates).
 TOKENS_PER_BATCH = 1024
 
 
