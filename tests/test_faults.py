@@ -1,6 +1,8 @@
 """Faults: Ctrl-C in the middle of fit, broken cache entries, leaks, determinism."""
 
+import io
 import json
+import re
 import signal
 from pathlib import Path
 
@@ -14,37 +16,35 @@ from conftest import TINY, run_python, tiny_classifier
 from skbert.cache import built_encoder_dir
 
 
-def interrupted_fit(clf, X, y, monkeypatch):
-    """Fit `clf`, with a real SIGINT sent at step 2 of its second epoch.
+class CtrlC(io.StringIO):
+    """A terminal whose user presses Ctrl-C in the middle of an epoch after the first.
 
-    A Keras callback added to every ``fit`` sends it, as a terminal would on
-    Ctrl-C: the point of interruption is chosen, not found by timing.
+    Keras prints its progress bar here (``verbose=1``); at the first bar of
+    epoch 2 or later that shows a step short of the epoch's last, this sends
+    the process a real SIGINT, as a terminal does.
     """
-    import tf_keras
 
-    pressed = []
+    pressed = False
 
-    class CtrlC(tf_keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
+    def write(self, text):
+        super().write(text)
+        step = re.search(r"(\d+)/(\d+) \[", text)
+        later_epoch = re.search(r"Epoch ([2-9])/", self.getvalue())
+        if not self.pressed and later_epoch and step and int(step[1]) < int(step[2]):
+            self.pressed = True
+            signal.raise_signal(signal.SIGINT)
+        return len(text)
 
-        def on_train_batch_end(self, batch, logs=None):
-            if not pressed and self.epoch == 1 and batch == 1:
-                pressed.append(True)
-                signal.raise_signal(signal.SIGINT)
 
-    fit = tf_keras.Model.fit
-
-    def fit_with_ctrl_c(model, *args, callbacks=None, **kwargs):
-        return fit(model, *args, callbacks=[*(callbacks or []), CtrlC()], **kwargs)
-
-    monkeypatch.setattr(tf_keras.Model, "fit", fit_with_ctrl_c)
-    clf.set_params(epochs=8, batch_size=2)
+def interrupted_fit(clf, X, y, monkeypatch):
+    terminal = CtrlC()
+    monkeypatch.setattr("sys.stdout", terminal)
+    clf.set_params(verbose=1, epochs=8, batch_size=2)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     monkeypatch.undo()
-    assert pressed, "the fit ended before its second epoch's second step"
-    clf.set_params(epochs=1, batch_size=8)
+    assert terminal.pressed, terminal.getvalue()[-500:]
+    clf.set_params(verbose=0, epochs=1, batch_size=8)
 
 
 def test_ctrl_c_in_the_middle_of_fit_leaves_the_estimator_as_it_was(toy, monkeypatch):
