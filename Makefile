@@ -1,4 +1,5 @@
-# `make demo` runs the main job, `make test` the test suite; both set up .venv first.
+# `make demo` runs the main job, `make test` the fast test suite, `make test-all`
+# every tier (what CI runs); all set up .venv first.
 # `make bench` runs the speed benchmark on the data in $(DATA); with PEERS_PYTHON set
 # (the python of the peers' own environment, see $(PEERS)/peers.py) it measures the
 # peers in the same run. BENCH_ARGS adds options, e.g. BENCH_ARGS="--quick".
@@ -11,7 +12,7 @@ PEERS_PYTHON ?=
 BENCH_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-all bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +30,14 @@ demo: $(VENV)/.installed
 	$(BIN)/skbert demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=large $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	PEERS_PYTHON="$(PEERS_PYTHON)" $(BIN)/python benchmarks/speed.py $(DATA) \
 		--peers-dir $(PEERS) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .test-home

@@ -145,7 +145,7 @@ def _fit(args) -> None:
     ).fit(X, y)
     clf.save(args.model)
     print(
-        f"fitted on {len(y)} examples, classes {list(clf.classes_)}; saved {args.model}"
+        f"fitted on {len(y)} examples, classes {clf.classes_.tolist()}; saved {args.model}"
     )
 
 

@@ -1,7 +1,10 @@
-"""Shared fixtures: an isolated skbert cache, toy data, and fitted estimators.
+"""Shared fixtures: a persistent skbert cache, toy data, and fitted estimators.
 
 Fitting is the slow part of this suite, so estimators that several tests
-only read are fitted once per session.
+only read are fitted once per session. Encoders the tests build or convert
+are kept between runs in ``$SKBERT_TEST_HOME`` (default ``.test-home/`` at
+the repository's root): the cache's manifests make reusing them safe, and
+tests of a cold cache give themselves an empty home.
 """
 
 import os
@@ -12,31 +15,63 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 TINY = "tiny_random_en_uncased"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 #: The encoder that the example plugin skbert-checkpoints makes of the
 #: checkpoint folder written at start-up.
 LOCAL_CHECKPOINT = "local_tiny_bert"
 
+# Hypothesis: a small, repeatable run by default; `make test-all` asks for "large".
+settings.register_profile(
+    "default",
+    max_examples=20,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+settings.register_profile("large", settings.get_profile("default"), max_examples=150)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 
 def pytest_configure(config):
+    home = Path(os.environ.get("SKBERT_TEST_HOME", ROOT / ".test-home"))
+    # One cache for every run, shared with the subprocesses tests start.
+    os.environ["SKBERT_HOME"] = str(home / "skbert")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # A folder of checkpoints for the example plugin skbert-checkpoints, left
+    # as it is when unchanged: the plugin keys its cache entry on the file times.
+    folder = home / "checkpoints"
+    os.environ["SKBERT_CHECKPOINTS"] = str(folder)
+    _write_tiny_checkpoint(folder / "Tiny-BERT")
+
+
+def _write_tiny_checkpoint(path: Path) -> None:
+    import shutil
+
     from checkpoints import TINY_CONFIG, TINY_VOCAB, tiny_weights, write_checkpoint
 
-    # One fresh cache per run, shared with the subprocesses tests start.
-    os.environ["SKBERT_HOME"] = tempfile.mkdtemp(prefix="skbert-test-home-")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # A folder of checkpoints for the example plugin skbert-checkpoints.
-    folder = Path(tempfile.mkdtemp(prefix="skbert-test-checkpoints-"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(dir=path.parent)) / path.name
     weights = tiny_weights(TINY_CONFIG, std=0.02)
-    write_checkpoint(folder / "Tiny-BERT", TINY_CONFIG, weights, TINY_VOCAB)
-    os.environ["SKBERT_CHECKPOINTS"] = str(folder)
+    write_checkpoint(fresh, TINY_CONFIG, weights, TINY_VOCAB)
+    same = path.is_dir() and all(
+        (path / f.name).is_file() and (path / f.name).read_bytes() == f.read_bytes()
+        for f in fresh.iterdir()
+    )
+    if not same:
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(fresh, path)
+    shutil.rmtree(fresh.parent)
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("SKBERT_NETWORK_TESTS") == "1":
-        unmet, reason = "offline", "needs TF Hub unreachable; unset SKBERT_NETWORK_TESTS"
+        unmet, reason = "offline", "needs TF Hub out of reach; SKBERT_NETWORK_TESTS=1"
     else:
         unmet, reason = "network", "needs the network; set SKBERT_NETWORK_TESTS=1"
     for item in items:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import skbert
-from conftest import run_python
 from skbert.default_plugins import minilm
 
 SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
@@ -102,46 +101,27 @@ def test_bbc_news_is_read_from_its_package():
     assert all(t.strip() for t in texts)
 
 
-def test_cli_fit_predict_evaluate(tmp_path):
+def test_cli_fit_predict_evaluate(tmp_path, capsys):
     from conftest import sentiment
+    from skbert.cli import main
 
     X, y = sentiment(64, seed=0)
     data = tmp_path / "reviews.tsv"
     data.write_text("review\tlabel\n" + "".join(f"{t}\t{v}\n" for t, v in zip(X, y)))
     model = tmp_path / "model"
-    cli = "import sys; from skbert.cli import main; sys.exit(main(sys.argv[1:]))"
     common = ["--model", str(model), "--text-column", "review"]
-
-    def skbert_cli(*args):
-        code = f"import sys; sys.argv = ['skbert', *{list(args)!r}]\n{cli}"
-        return run_python(code).stdout
-
-    skbert_cli(
-        "fit",
-        str(data),
-        *common,
-        "--encoder",
-        "tiny_random_en_uncased",
-        "--epochs",
-        "8",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3",
-        "--max-seq-length",
-        "16",
-        "--random-state",
-        "0",
-    )
+    fit = ["--encoder", "tiny_random_en_uncased", "--epochs", "8", "--batch-size", "8"]
+    fit += ["--learning-rate", "3e-3", "--max-seq-length", "16", "--random-state", "0"]
+    assert main(["fit", str(data), *common, *fit]) == 0
+    assert "fitted on 64 examples, classes ['neg', 'pos']" in capsys.readouterr().out
     out = tmp_path / "predicted.tsv"
-    skbert_cli("predict", str(data), *common, "--output", str(out))
+    assert main(["predict", str(data), *common, "--output", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0] == "review\tlabel\tprediction" and len(lines) == 65
-    report = skbert_cli("evaluate", str(data), *common)
+    predicted = [line.rsplit("\t", 1)[1] for line in lines[1:]]
+    assert np.mean(np.array(predicted) == y) > 0.9
+    assert main(["evaluate", str(data), *common]) == 0
+    report = capsys.readouterr().out
     assert "accuracy" in report and "pos" in report
-    bad = run_python(
-        f"import sys; sys.argv = ['skbert', 'evaluate', {str(data)!r}, '--model', "
-        f"{str(model)!r}]\n{cli}",
-        check=False,
-    )
-    assert bad.returncode != 0 and "no column 'text'" in bad.stderr
+    with pytest.raises(SystemExit, match="no column 'text'"):
+        main(["evaluate", str(data), "--model", str(model)])

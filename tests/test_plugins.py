@@ -3,6 +3,7 @@
 import inspect
 import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -77,13 +78,34 @@ def test_example_encoder_plugin_converts_its_checkpoint_and_fits(toy):
     assert (home / f"{LOCAL_CHECKPOINT}@{spec.revision}" / ".complete").exists()
 
 
-def test_cli_lists_plugins_with_distribution_and_version():
-    out = run_python("from skbert.cli import main; main(['plugins'])").stdout
+def test_cli_lists_plugins_with_distribution_and_version(capsys):
+    from skbert.cli import main
+
+    main(["plugins"])
+    out = capsys.readouterr().out
     assert re.search(r"checkpoints\s+skbert-checkpoints\s+0\.1\.0\s+loaded", out)
-    heads = run_python("from skbert.cli import main; main(['heads'])").stdout
-    assert re.search(r"cnn\s.*cnn_head", heads)
-    encoders = run_python("from skbert.cli import main; main(['encoders'])").stdout
-    assert LOCAL_CHECKPOINT in encoders
+    main(["heads"])
+    assert re.search(r"cnn\s.*cnn_head", capsys.readouterr().out)
+    main(["encoders"])
+    assert LOCAL_CHECKPOINT in capsys.readouterr().out
+
+
+LISTINGS_WITHOUT_TF = """
+import sys
+from skbert.cli import main
+for command in (["encoders"], ["heads"], ["plugins"], ["--help"]):
+    try:
+        main(command)
+    except SystemExit as exit:
+        assert exit.code == 0, (command, exit.code)
+print("imported:", sorted(m for m in ("tensorflow", "tf_keras") if m in sys.modules))
+"""
+
+
+def test_listing_plugins_imports_no_tensorflow():
+    out = run_python(LISTINGS_WITHOUT_TF).stdout
+    assert out.splitlines()[-1] == "imported: []"
+    assert "cnn" in out and LOCAL_CHECKPOINT in out and "usage: skbert" in out
 
 
 def test_unknown_names_list_the_known_ones():
@@ -109,20 +131,7 @@ def _fake_distribution(root, name, module_source, entry_points):
     )
 
 
-LIST_AFTER_LOAD = """
-import warnings, skbert
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    plugins = {p.name: p.status for p in skbert.list_plugins()}
-    heads = {h.name: h.source for h in skbert.list_heads()}
-print(plugins)
-print(heads)
-for w in caught:
-    print("WARNING", w.category.__name__, w.message)
-"""
-
-
-def test_broken_duplicate_and_blocked_plugins(tmp_path):
+def test_broken_duplicate_and_blocked_plugins(tmp_path, monkeypatch):
     _fake_distribution(
         tmp_path,
         "skbert-broken",
@@ -159,18 +168,33 @@ def test_broken_duplicate_and_blocked_plugins(tmp_path):
         """,
         {"raises": "skbert_raises"},
     )
-    out = run_python(
-        LIST_AFTER_LOAD,
-        env={"PYTHONPATH": str(tmp_path), "SKBERT_BLOCK_PLUGINS": "blocked, other"},
-    ).stdout
-    assert "'broken': 'failed'" in out and "'blocked': 'blocked'" in out
-    assert "'raises': 'failed'" in out and "'cnn_head': 'loaded'" in out
-    assert "'softmax': 'skbert.default_plugins.heads'" in out
-    assert "'dupe_extra': 'dupe'" in out
-    assert "PluginWarning skbert plugin 'broken' (skbert-broken 1.0) is skipped" in out
-    assert "no numpy 9" in out and "cannot reach my model registry" in out
-    assert "registers HeadSpec 'softmax', already registered by" in out
-    assert "imported!" not in out
+    before = skbert.list_plugins()  # the process-wide registry, loaded already
+    # A registry of its own, loaded as skbert loads its one: on first lookup.
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SKBERT_BLOCK_PLUGINS", "blocked, other")
+    for module in ("skbert_broken", "skbert_dupe", "skbert_blocked", "skbert_raises"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    registry = skbert.plugins._Registry()
+    with pytest.warns(skbert.PluginWarning) as caught:
+        registry.ensure_loaded()
+    status = {p.name: p.status for p in registry.plugins}
+    assert status["broken"] == status["raises"] == "failed"
+    assert (status["blocked"], status["cnn_head"], status["dupe"]) == (
+        "blocked",
+        "loaded",
+        "loaded",
+    )
+    assert registry.heads["softmax"].source == "skbert.default_plugins.heads"
+    assert registry.heads["dupe_extra"].source == "dupe"
+    assert "skbert_blocked" not in sys.modules  # blocked: never imported
+    messages = [str(w.message) for w in caught]
+    assert "skbert plugin 'broken' (skbert-broken 1.0) is skipped" in messages[0]
+    assert "no numpy 9" in messages[0]
+    assert any("cannot reach my model registry" in m for m in messages)
+    assert any(
+        "registers HeadSpec 'softmax', already registered by" in m for m in messages
+    )
+    assert skbert.list_plugins() == before  # and left as it was
 
 
 def test_every_hook_is_typed_and_documented():

@@ -1,10 +1,11 @@
-"""Arbitrary X and y: each case works correctly or fails with a clear error.
+"""Property tests of the input checks: valid input works, invalid input is refused.
 
-Hypothesis draws the inputs, derandomized (every run tries the same cases).
-A case passes if the call returns a correct result, or raises ValueError or
-TypeError whose message names the argument (X, y or sample_weight). Each
-outcome is tagged with `hypothesis.event`; ``pytest tests/test_properties.py
---hypothesis-show-statistics`` counts them.
+Hypothesis draws the inputs, derandomized; the profile registered in
+conftest sets how many (``HYPOTHESIS_PROFILE=large`` in ``make test-all``).
+Valid X (texts or sentence pairs, in every container a caller might use)
+must give correct results. X or y with one thing wrong must raise ValueError
+or TypeError whose message names the argument, and leave an estimator
+unfitted.
 """
 
 import re
@@ -13,18 +14,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from conftest import TINY, tiny_classifier
 
-ARGUMENT = re.compile(r"\b(X|y|sample_weight)\b")
-SETTINGS = dict(
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
 MEGABYTE = 1_000_000
 SPECIAL = [
     "",
@@ -39,104 +33,135 @@ SPECIAL = [
     "日本語のテキスト",
     "\x00\x07\x1b[31m\x7f\x85",  # control characters
     "e\u0301\u0308\u20dd",  # combining marks
-    "lone \udcff surrogate",  # surrogateescape'd byte
     "good " * (MEGABYTE // 5),  # 1 MB of words
     "x" * MEGABYTE,  # one 1 MB word
 ]
-texts = st.one_of(
-    st.text(st.characters(exclude_categories=()), max_size=30),
-    st.sampled_from(SPECIAL),
-)
-#: Texts that must work: any Unicode but lone surrogates.
-good_texts = st.one_of(
-    st.text(max_size=30), st.sampled_from([t for t in SPECIAL if "\udcff" not in t])
-)
+#: Any Unicode text that UTF-8 can encode (hypothesis' text() draws no surrogates).
+texts = st.one_of(st.text(max_size=30), st.sampled_from(SPECIAL))
 not_texts = st.one_of(
     st.binary(max_size=8),
     st.integers(),
     st.floats(allow_nan=True),
     st.none(),
-    st.just(np.nan),
-    st.lists(texts, max_size=2),
+    # A list of one or two texts would be a row of a column or of pairs: valid.
+    st.just([]),
+    st.lists(texts, min_size=3, max_size=3),
     st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
 )
-items = st.one_of(texts, texts, texts, not_texts)
+
+
+def _column(rows):
+    array = np.empty(len(rows), dtype=object)
+    for i, text in enumerate(rows):
+        array[i] = text
+    return array
+
+
+def _table(rows):
+    array = np.empty((len(rows), 2), dtype=object)
+    for i, (a, b) in enumerate(rows):
+        array[i, 0], array[i, 1] = a, b
+    return array
+
+
+#: The containers X may come in, by number of segments: rows -> X.
+FORMS = {
+    1: {
+        "list": list,
+        "tuple": tuple,
+        "array": _column,
+        "column": lambda rows: _column(rows).reshape(-1, 1),
+        "iterator": lambda rows: (text for text in rows),
+        "series": lambda rows: pd.Series(_column(rows), dtype=object),
+        "frame": lambda rows: pd.DataFrame({"text": _column(rows)}, dtype=object),
+    },
+    2: {
+        "tuples": lambda rows: [tuple(r) for r in rows],
+        "lists": lambda rows: [list(r) for r in rows],
+        "array": _table,
+        "frame": lambda rows: pd.DataFrame(
+            _table(rows), columns=["a", "b"], dtype=object
+        ),
+        "iterator": lambda rows: (tuple(r) for r in rows),
+    },
+}
 
 
 @st.composite
-def any_X(draw):
-    """X in every form a caller might pass, good or bad."""
-    kind = draw(
-        st.sampled_from(
-            [
-                "texts",
-                "text_pairs",
-                "list",
-                "array",
-                "iterator",
-                "pairs",
-                "ragged_pairs",
-                "frame",
-                "3d",
-                "scalar",
-            ]
-        )
-    )
-    if kind == "texts":
-        return draw(st.lists(good_texts, min_size=1, max_size=5))
-    if kind == "text_pairs":
-        pair = st.tuples(good_texts, good_texts)
-        return draw(st.lists(pair, min_size=1, max_size=4))
-    rows = draw(st.lists(items, max_size=5))
-    if kind == "list":
-        return rows
-    if kind == "array":
-        array = np.empty(len(rows), dtype=object)
-        array[:] = rows
-        return array
-    if kind == "iterator":
-        return iter(rows)
-    if kind == "pairs":
-        return draw(st.lists(st.tuples(items, items), min_size=1, max_size=4))
-    if kind == "ragged_pairs":
-        return draw(st.lists(st.lists(texts, max_size=3), min_size=1, max_size=4))
-    if kind == "frame":
-        columns = draw(st.integers(1, 3))
-        cells = draw(st.lists(st.tuples(*[texts] * columns), min_size=1, max_size=4))
-        names = [f"c{i}" for i in range(columns)]
-        return pd.DataFrame(cells, columns=names, dtype=object)
-    if kind == "3d":
-        return np.full((2, draw(st.integers(1, 2)), 2), "a", dtype=object)
-    return draw(st.one_of(texts, not_texts))
+def rows(draw, n_segments, min_size=1):
+    """Up to 5 valid rows: texts, or 2-tuples of texts."""
+    row = texts if n_segments == 1 else st.tuples(texts, texts)
+    return draw(st.lists(row, min_size=min_size, max_size=5))
 
 
-labels = st.one_of(
-    st.integers(-2, 2),
-    st.sampled_from(["pos", "neg", "neutral", ""]),
-    st.booleans(),
-    st.none(),
-    st.just(float("nan")),
-    st.floats(-2, 2),
-)
-any_y = st.one_of(
-    st.lists(st.sampled_from(["pos", "neg"]), min_size=1, max_size=6),
-    st.lists(labels, min_size=1, max_size=6),
-    st.none(),
-)
+@st.composite
+def valid_X(draw, n_segments, min_size=1):
+    """``(X, n)``: `n` valid rows in one of the containers of `FORMS`."""
+    drawn = draw(rows(n_segments, min_size))
+    form = draw(st.sampled_from(sorted(FORMS[n_segments])))
+    event(f"valid X: {form}")
+    return FORMS[n_segments][form](drawn), len(drawn)
 
 
-def outcome(name: str, call):
-    """`call()`'s result, or None when it raised a clear ValueError/TypeError."""
-    try:
-        result = call()
-    except (ValueError, TypeError) as exc:
-        message = str(exc)
-        assert ARGUMENT.search(message), f"{name}: {exc!r} names no argument"
-        assert "Traceback" not in message and "tensorflow" not in message.lower()
-        event(f"{name}: {type(exc).__name__}")
-        return None
-    event(f"{name}: works")
-    return result
+#: The ways X can be wrong at fit; at predict, also the other number of segments.
+X_MISTAKES = [
+    "not a text",
+    "lone surrogate",
+    "empty",
+    "one string",
+    "bytes",
+    "scalar",
+    "3-D",
+    "three columns",
+]
+
+
+@st.composite
+def invalid_X(draw, n_segments, mistake):
+    """X for an estimator of `n_segments` with `mistake`, in any container."""
+    drawn = [list(r) if n_segments == 2 else r for r in draw(rows(n_segments))]
+    if mistake in ("not a text", "lone surrogate"):
+        bad = draw(not_texts) if mistake == "not a text" else "lone \udcff surrogate"
+        where = draw(st.integers(0, len(drawn) - 1))
+        if n_segments == 1:
+            drawn[where] = bad
+        else:
+            drawn[where][draw(st.integers(0, 1))] = bad
+        form = draw(st.sampled_from(sorted(FORMS[n_segments])))
+        return FORMS[n_segments][form](drawn)
+    if mistake == "empty":
+        return draw(st.sampled_from([[], (), np.array([], dtype=object), iter([])]))
+    if mistake == "one string":
+        return draw(texts)
+    if mistake == "bytes":
+        return draw(st.binary(max_size=8))
+    if mistake == "scalar":
+        return draw(st.one_of(st.integers(), st.none(), st.floats()))
+    if mistake == "3-D":
+        return np.full((len(drawn), 2, 2), "a", dtype=object)
+    if mistake == "three columns":
+        return [(t, t, t) for t in draw(st.lists(texts, min_size=1, max_size=4))]
+    assert mistake == "other form", mistake
+    other, _ = draw(valid_X(3 - n_segments))
+    return other
+
+
+def refused(call, *arguments):
+    """Assert `call()` raises ValueError/TypeError naming one of `arguments`."""
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    message = str(info.value)
+    assert re.search(rf"\b({'|'.join(arguments)})\b", message), message
+    assert "Traceback" not in message and "tensorflow" not in message.lower()
+
+
+def materialized(X):
+    """An iterator's items as a list, so that X can be read twice."""
+    return list(X) if hasattr(X, "__next__") else X
+
+
+def length(X):
+    return sum(len(str(v)) for v in np.asarray(X, dtype=object).flat)
 
 
 @pytest.fixture(scope="session")
@@ -153,89 +178,149 @@ def vectorizer():
     return BertVectorizer(TINY, max_seq_length=16).fit(["a text"])
 
 
-def materialize(X):
-    """An iterator's items as a list (so its length is known); others as they are."""
-    return list(X) if hasattr(X, "__next__") else X
-
-
-@settings(max_examples=150, **SETTINGS)
-@given(X=any_X())
-def test_predict_works_or_names_X(fitted, fitted_pairs, X):
-    X = materialize(X)
-    for name, clf in (("single", fitted), ("pairs", fitted_pairs)):
-        proba = outcome(f"predict_proba[{name}]", partial(clf.predict_proba, X))
-        if proba is None:
-            continue
-        assert proba.shape == (len(X), 2)
-        assert np.isfinite(proba).all()
-        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-        if sum(map(len, map(str, np.asarray(X, dtype=object).flat))) > 10_000:
-            continue  # the 1 MB texts: once is enough
-        predicted = clf.predict(X)
-        np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(axis=1)])
+@pytest.mark.parametrize("n_segments", [1, 2])
+@given(data=st.data())
+def test_valid_X_predicts(fitted, fitted_pairs, data, n_segments):
+    clf = fitted if n_segments == 1 else fitted_pairs
+    X, n = data.draw(valid_X(n_segments))
+    proba = clf.predict_proba(X)  # an iterator as it is
+    assert proba.shape == (n, 2) and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    X, _ = data.draw(valid_X(n_segments))
+    X = materialized(X)
+    if length(X) < 10_000:  # the 1 MB texts: once is enough
+        proba = clf.predict_proba(X)
+        np.testing.assert_array_equal(
+            clf.predict(X), clf.classes_[proba.argmax(axis=1)]
+        )
         scores = clf.decision_function(X)
-        assert scores.shape == (len(X),) and np.isfinite(scores).all()
+        assert scores.shape == (len(proba),) and np.isfinite(scores).all()
 
 
-@settings(max_examples=80, **SETTINGS)
-@given(X=any_X())
-def test_transform_works_or_names_X(vectorizer, X):
-    X = materialize(X)
-    vectors = outcome("transform", lambda: vectorizer.transform(X))
-    if vectors is not None:
-        assert vectors.shape == (len(X), vectorizer.n_features_out_)
+@pytest.mark.parametrize("mistake", [*X_MISTAKES, "other form"])
+@pytest.mark.parametrize("n_segments", [1, 2])
+@given(data=st.data())
+def test_invalid_X_is_refused_at_predict(
+    fitted, fitted_pairs, data, n_segments, mistake
+):
+    clf = fitted if n_segments == 1 else fitted_pairs
+    for method in (clf.predict_proba, clf.predict, clf.decision_function):
+        X = data.draw(invalid_X(n_segments, mistake))
+        refused(partial(method, X), "X")
+
+
+@pytest.mark.parametrize("mistake", [None, *X_MISTAKES, "other form"])
+@given(data=st.data())
+def test_transform_valid_and_invalid_X(vectorizer, data, mistake):
+    if mistake is None:
+        X, n = data.draw(valid_X(1))
+        vectors = vectorizer.transform(X)
+        assert vectors.shape == (n, vectorizer.n_features_out_)
         assert vectors.dtype == np.float32 and np.isfinite(vectors).all()
+    else:
+        X = data.draw(invalid_X(1, mistake))
+        refused(partial(vectorizer.transform, X), "X")
+
+
+LABEL_KINDS = [["pos", "neg", "neutral"], [0, 1, 7], [True, False]]
 
 
 @st.composite
-def fit_cases(draw):
-    """``(X, y)``: mostly texts or pairs with as many labels, some anything at all."""
-    if draw(st.booleans()):  # texts or pairs, labels of one type: must work
-        X = draw(
-            st.lists(good_texts, min_size=2, max_size=6)
-            | st.lists(st.tuples(good_texts, good_texts), min_size=2, max_size=6)
-        )
-        kind = draw(
-            st.sampled_from([["pos", "neg", "neutral"], [0, 1, 7], [True, False]])
-        )
-        y = draw(st.lists(st.sampled_from(kind), min_size=len(X), max_size=len(X)))
-        return X, y if len(set(y)) > 1 else [kind[0], kind[1], *y[2:]]
-    X = draw(any_X().map(materialize))
-    if hasattr(X, "__len__") and draw(st.booleans()):
-        y = draw(st.lists(labels, min_size=len(X), max_size=len(X)))
-    else:
-        y = draw(any_y)
-    return X, y
+def labels_for(draw, n):
+    """`n` labels of one kind, at least two classes among them if n > 1."""
+    kind = draw(st.sampled_from(LABEL_KINDS))
+    y = draw(st.lists(st.sampled_from(kind), min_size=n, max_size=n))
+    return y if len(set(y)) > 1 or n == 1 else [kind[0], kind[1], *y[2:]]
 
 
-@settings(max_examples=40, **SETTINGS)
-@given(case=fit_cases(), early_stopping=st.booleans())
-def test_fit_works_or_names_the_argument(case, early_stopping):
-    X, y = case
+@settings(max_examples=max(4, settings.default.max_examples // 3))
+@pytest.mark.parametrize("n_segments", [1, 2])
+@given(data=st.data(), early_stopping=st.booleans())
+def test_valid_X_and_y_fit(data, n_segments, early_stopping):
+    X, n = data.draw(valid_X(n_segments, min_size=2))
+    y = data.draw(labels_for(n))
     clf = tiny_classifier(
         train_encoder=False, epochs=1, batch_size=4, early_stopping=early_stopping
-    )
-    fitted = outcome("fit", lambda: clf.fit(X, y))
-    if fitted is None:
-        assert not hasattr(clf, "classes_")
-        return
-    assert clf.classes_.tolist() == sorted(set(clf.classes_.tolist()))
-    assert set(np.asarray(y, dtype=object).tolist()) == set(clf.classes_.tolist())
+    ).fit(X, y)  # an iterator as it is
+    assert clf.classes_.tolist() == sorted(set(y))
+    assert clf.n_segments_ == n_segments
+    X, n = data.draw(valid_X(n_segments))
     proba = clf.predict_proba(X)
-    assert proba.shape == (len(X), len(clf.classes_)) and np.isfinite(proba).all()
-    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert proba.shape == (n, len(clf.classes_)) and np.isfinite(proba).all()
 
 
-@settings(max_examples=60, **SETTINGS)
-@given(
-    y=st.lists(labels, min_size=4, max_size=4),
-    weights=st.none() | st.lists(st.floats(), min_size=3, max_size=5),
+Y_MISTAKES = ["None", "missing", "NaN", "mixed", "one class", "length", "continuous"]
+
+
+@st.composite
+def invalid_y(draw, n, mistake):
+    """Labels for `n` texts with `mistake`."""
+    y = draw(labels_for(n))
+    where = draw(st.integers(0, n - 1))
+    if mistake == "None":
+        return None
+    if mistake == "missing":
+        y[where] = None
+    elif mistake == "NaN":
+        y[where] = float("nan")
+    elif mistake == "mixed":
+        y[where] = 3 if isinstance(y[where], str) else "pos"
+    elif mistake == "one class":
+        y = [y[0]] * n
+    elif mistake == "length":
+        y = y + y[:1] if draw(st.booleans()) or n == 1 else y[1:]
+    else:
+        assert mistake == "continuous", mistake
+        y = [0.5 + i for i in range(n)]
+    return y
+
+
+@pytest.mark.parametrize(
+    "argument, mistake", [("X", m) for m in X_MISTAKES] + [("y", m) for m in Y_MISTAKES]
 )
-def test_score_with_any_labels(fitted, y, weights):
-    X = ["the film was good", "the plot was bad", "a fine story", "dull"]
-    score = outcome("score", lambda: fitted.score(X, y, sample_weight=weights))
-    if score is not None:
-        assert 0.0 <= score <= 1.0
+@pytest.mark.parametrize("n_segments", [1, 2])
+@given(data=st.data())
+def test_invalid_X_or_y_is_refused_at_fit(data, n_segments, argument, mistake):
+    clf = tiny_classifier(train_encoder=False, epochs=1)
+    if argument == "X":
+        X, y = data.draw(invalid_X(n_segments, mistake)), ["pos", "neg"]
+    else:
+        X, n = data.draw(valid_X(n_segments, min_size=2))
+        X = materialized(X)
+        y = data.draw(invalid_y(n, mistake))
+    refused(partial(clf.fit, X, y), argument)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "model_")
+
+
+SCORE_X = ["the film was good", "the plot was bad", "a fine story", "dull"]
+
+
+@given(
+    y=st.lists(st.sampled_from(["pos", "neg", "neutral", ""]), min_size=4, max_size=4),
+    weights=st.none()
+    | st.lists(st.floats(0, 10), min_size=4, max_size=4).filter(lambda w: sum(w) > 0),
+)
+def test_score_is_the_weighted_accuracy(fitted, y, weights):
+    hits = fitted.predict(SCORE_X) == np.array(y, dtype=object)
+    expected = np.average(hits, weights=weights)
+    assert fitted.score(SCORE_X, y, sample_weight=weights) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "y, weights, argument",
+    [
+        (None, None, "y"),
+        (["pos", "neg", "pos"], None, "y"),
+        (["pos", None, "pos", "neg"], None, "y"),
+        (["pos", "neg", "pos", float("nan")], None, "y"),
+        (["pos", "neg", "pos", "neg"], [1.0] * 5, "sample_weight"),
+        (["pos", "neg", "pos", "neg"], [1.0, -1.0, 1.0, 1.0], "sample_weight"),
+        (["pos", "neg", "pos", "neg"], [1.0, float("nan"), 1.0, 1.0], "sample_weight"),
+        (["pos", "neg", "pos", "neg"], [0.0] * 4, "sample_weight"),
+    ],
+)
+def test_invalid_y_or_weights_are_refused_at_score(fitted, y, weights, argument):
+    refused(partial(fitted.score, SCORE_X, y, sample_weight=weights), argument)
 
 
 def test_very_long_inputs_are_truncated_longest_first(fitted, fitted_pairs):

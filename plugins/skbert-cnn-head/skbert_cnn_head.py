@@ -1,12 +1,13 @@
 """An skbert plugin that adds the ``cnn`` head: n-gram filters over the tokens."""
 
 import skbert
-from skbert.layers import MaskedPooling, task_output
 
 
 def cnn_head(outputs, task, n_outputs, filters=64, kernel_sizes=(2, 3, 4), dropout=0.1):
     """Conv1D n-gram filters over ``sequence_output``, max over real tokens, output."""
     import tf_keras
+
+    from skbert.layers import MaskedPooling, task_output
 
     pooled = []
     for size in kernel_sizes:
