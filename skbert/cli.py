@@ -144,9 +144,8 @@ def _fit(args) -> None:
         verbose=1,
     ).fit(X, y)
     clf.save(args.model)
-    print(
-        f"fitted on {len(y)} examples, classes {clf.classes_.tolist()}; saved {args.model}"
-    )
+    classes = clf.classes_.tolist()
+    print(f"fitted on {len(y)} examples, classes {classes}; saved {args.model}")
 
 
 def _predict(args) -> None:
