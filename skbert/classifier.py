@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -334,7 +336,8 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     if len(classes) < 2:
         raise ValueError(
-            f"y has a single class ({classes[0]!r}); a classifier needs at least two."
+            f"y has one class ({_short_list(classes)}); a classifier needs at least "
+            "two."
         )
     return classes, index
 
@@ -342,9 +345,18 @@ def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
 def _label_array(y, n_samples: int) -> np.ndarray:
     """`y` as a 1-D array of `n_samples` labels, none missing, or a clear error."""
     if y is None:
-        raise ValueError("y is None; BertClassifier needs one label per text.")
+        raise ValueError(
+            "BertClassifier requires y to be passed, but the target y is None; pass "
+            "one label per text."
+        )
     y = np.asarray(y, dtype=object if _has_mixed_or_none(y) else None)
     if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; reading it "
+            "as one label per text. Pass y.ravel() to silence this.",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(
@@ -375,8 +387,8 @@ def _is_indicator_rows(y) -> bool:
 
 
 def _has_mixed_or_none(y) -> bool:
-    if isinstance(y, np.ndarray):
-        return False
+    if not isinstance(y, (list, tuple)):
+        return False  # an array, Series or array-like: one dtype
     return len({type(v) for v in y}) > 1
 
 

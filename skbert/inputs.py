@@ -43,6 +43,18 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
             "X must be a sequence of texts, not a single string; wrap it in a list: "
             "[text]."
         )
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(
+            f"X is a sparse matrix ({type(X).__name__}); skbert's estimators take "
+            "texts, and sparse input is not supported. Pass the texts themselves."
+        )
+    kind = getattr(getattr(X, "dtype", None), "kind", "O")
+    if kind in "biufc":
+        raise ValueError(
+            f"X is an array of numbers (dtype {X.dtype}); skbert's estimators take "
+            "texts. If these are features, use an estimator for numbers; if they are "
+            "texts, convert them with X.astype(str)."
+        )
     columns = getattr(X, "columns", None)
     if columns is not None:
         segments = tuple(np.asarray(X[c], dtype=object) for c in columns)

@@ -63,8 +63,6 @@ def make_optimizer(
     schedule = WarmupLinearDecay(
         learning_rate, total_steps, int(round(warmup_ratio * total_steps))
     )
-    optimizer = AdamW(
-        learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-6
-    )
+    optimizer = AdamW(learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-6)
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     return optimizer

@@ -55,6 +55,11 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
 
     _auto_heads = {"regression": "linear"}
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fine-tune the encoder and head on texts `X` and targets `y`.
@@ -114,7 +119,10 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
 def _check_targets(y, n_samples: int) -> np.ndarray:
     """Return `y` as a float array, or raise an error that says what is wrong."""
     if y is None:
-        raise ValueError("y is None; BertRegressor.fit needs one target per text.")
+        raise ValueError(
+            "BertRegressor requires y to be passed, but the target y is None; pass "
+            "one target per text."
+        )
     try:
         y = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):

@@ -102,6 +102,7 @@ def test_pickle_round_trip_is_identical(fitted, toy):
     assert "model_" in fitted.__dict__  # pickling leaves the original intact
 
 
+@pytest.mark.slow
 def test_joblib_round_trip_in_a_fresh_process(fitted, toy, tmp_path):
     _, _, X_test, _ = toy
     path = tmp_path / "clf.joblib"
@@ -132,7 +133,7 @@ def test_clone_and_params():
     assert tags.input_tags.string and not tags.input_tags.two_d_array
 
 
-def test_grid_search_over_a_pipeline_with_string_labels(toy):
+def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(toy):
     X, y, X_test, y_test = toy
     pipe = make_pipeline(
         FunctionTransformer(lambda texts: [t.lower() for t in texts]),
@@ -140,15 +141,17 @@ def test_grid_search_over_a_pipeline_with_string_labels(toy):
     )
     grid = GridSearchCV(
         pipe,
-        {"bertclassifier__head__dropout": [0.0, 0.2]},
+        {"bertclassifier__learning_rate": [1e-7, 3e-3]},
         cv=2,
         error_score="raise",
     )
     grid.fit(np.array(X[:96], dtype=object), y[:96])
-    assert set(grid.cv_results_["param_bertclassifier__head__dropout"]) == {0.0, 0.2}
-    assert grid.best_estimator_[-1].get_params()["head__dropout"] in (0.0, 0.2)
+    too_small, right = grid.cv_results_["mean_test_score"]
+    assert too_small < 0.7 and right > 0.8  # each fold fitted with its own rate
+    assert grid.best_params_ == {"bertclassifier__learning_rate": 3e-3}
+    assert grid.best_estimator_[-1].learning_rate == 3e-3
     assert grid.best_estimator_.predict(X_test[:5]).dtype == object
-    assert grid.score(X_test, y_test) > 0.7
+    assert grid.score(X_test, y_test) > 0.8
 
 
 def test_cross_val_score(toy):
@@ -162,14 +165,6 @@ def test_frozen_encoder_trains_only_the_head(toy):
     clf = tiny_classifier(train_encoder=False, epochs=1).fit(X, y)
     assert not clf.model_.get_layer("encoder").trainable_weights
     assert len(clf.model_.trainable_weights) == 2  # the Dense kernel and bias
-
-
-def test_early_stopping_holds_out_validation_data(toy):
-    X, y, _, _ = toy
-    clf = tiny_classifier(
-        epochs=4, early_stopping=True, n_iter_no_change=1, validation_fraction=0.25
-    ).fit(X, y)
-    assert len(clf.history_["val_loss"]) == len(clf.history_["loss"]) == clf.n_iter_
 
 
 def test_early_stopping_ends_on_the_best_weights():
@@ -201,13 +196,15 @@ def test_early_stopping_ends_on_the_best_weights():
 
 def test_class_and_sample_weights_change_the_fit(toy):
     X, y, X_test, _ = toy
-    base = tiny_classifier(epochs=1).fit(X, y).predict_proba(X_test)
-    heavy = tiny_classifier(epochs=1, class_weight={"pos": 5.0}).fit(X, y)
+    # The head alone, on the encoder's stored features: the weights act on its loss.
+    frozen = dict(train_encoder=False, learning_rate=3e-2, epochs=1)
+    base = tiny_classifier(**frozen).fit(X, y).predict_proba(X_test)
+    heavy = tiny_classifier(**frozen, class_weight={"pos": 5.0}).fit(X, y)
     assert heavy.predict_proba(X_test)[:, 1].mean() > base[:, 1].mean()
-    balanced = tiny_classifier(epochs=1, class_weight="balanced").fit(X, y)
+    balanced = tiny_classifier(**frozen, class_weight="balanced").fit(X, y)
     assert balanced.predict_proba(X_test).shape == base.shape
     w = np.where(np.asarray(y) == "neg", 5.0, 1.0)
-    weighted = tiny_classifier(epochs=1).fit(X, y, sample_weight=w)
+    weighted = tiny_classifier(**frozen).fit(X, y, sample_weight=w)
     assert weighted.predict_proba(X_test)[:, 0].mean() > base[:, 0].mean()
 
 

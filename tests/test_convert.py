@@ -473,6 +473,7 @@ def minilm_models(minilm_out):
     return load(minilm_out)
 
 
+@pytest.mark.slow
 def test_converted_minilm_loads_in_a_plain_tf_hub_script(minilm_out):
     code = f"""
 import sys
@@ -488,6 +489,7 @@ print(len(out["encoder_outputs"]))
     assert run_python(code).stdout.split("\n")[-3:-1] == ["(2, 24, 384) (2, 384)", "6"]
 
 
+@pytest.mark.slow
 def test_minilm_token_ids_match_reference_wordpiece(minilm, minilm_models):
     import tensorflow as tf
 
@@ -503,6 +505,7 @@ def test_minilm_token_ids_match_reference_wordpiece(minilm, minilm_models):
     )
 
 
+@pytest.mark.slow
 def test_minilm_outputs_match_reference_bert(minilm, minilm_models):
     import tensorflow as tf
     from safetensors.numpy import load_file

@@ -53,6 +53,7 @@ def test_plugin_guide_shows_the_example_plugins_as_they_are():
         assert code == (ROOT / path).read_text(), path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "page", ["README.md", "docs/user-guide.md", "docs/plugin-guide.md", "docs/hooks.md"]
 )

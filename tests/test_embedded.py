@@ -23,6 +23,7 @@ def test_default_encoder_is_the_embedded_minilm():
     assert spec.hidden_size == 384 and spec.parameters == 22_713_216
 
 
+@pytest.mark.slow
 def test_converted_once_then_reused(minilm_handles, monkeypatch):
     def convert_again(*args, **kwargs):
         raise AssertionError("the cached conversion was not reused")
@@ -35,6 +36,7 @@ def test_converted_once_then_reused(minilm_handles, monkeypatch):
     )
 
 
+@pytest.mark.slow
 def test_mean_pooling_is_the_masked_mean(minilm_handles):
     import tensorflow as tf
     import tensorflow_hub as hub
@@ -68,6 +70,7 @@ def test_missing_package_says_how_to_install(monkeypatch):
         minilm.checkpoint_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SST2.is_dir(), reason="needs ../shared/data/sst2")
 def test_default_encoder_learns_real_sentiment(minilm_handles):
     def read(name, n):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.exceptions import NotFittedError
 
 from conftest import TINY, tiny_classifier
@@ -16,11 +17,13 @@ X2 = ["a good film", "a bad film"]
         ([], [], ValueError, "X is empty"),
         ("one text", ["a"], TypeError, "not a single string; wrap it in a list"),
         (X2, ["a"], ValueError, "X has 2 texts but y has 1 labels"),
-        (X2, ["a", "a"], ValueError, "single class"),
+        (X2, ["a", "a"], ValueError, r"y has one class \('a'\)"),
         (["ok", None], [0, 1], TypeError, r"X\[1\] is None .* must be a str"),
         (["ok", 3.5], [0, 1], TypeError, r"X\[1\] is 3.5 of type float"),
         ([["a", "b", "c"]] * 2, [0, 1], ValueError, "X has 3 columns"),
-        (np.zeros((2, 2, 2)), [0, 1], ValueError, "X has 3 dimensions"),
+        (np.full((2, 2, 2), "a"), [0, 1], ValueError, "X has 3 dimensions"),
+        (np.zeros((2, 4)), [0, 1], ValueError, r"X is an array of numbers \(dtype f"),
+        (sparse.eye(2, format="csr"), [0, 1], TypeError, "sparse input is not suppo"),
         (X2, [0, None], ValueError, r"y\[1\] is None: a missing label"),
         (X2, [0.0, float("nan")], ValueError, r"y\[1\] is nan"),
         (X2, [1, "a"], ValueError, "y mixes label types"),

@@ -113,6 +113,7 @@ def test_tiny_preset_weights_are_reproducible(tmp_path):
         np.testing.assert_array_equal(cached.get_tensor(name), rebuilt.get_tensor(name))
 
 
+@pytest.mark.slow
 def test_two_processes_building_one_preset_make_one_copy(tmp_path):
     import os
     import subprocess

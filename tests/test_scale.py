@@ -3,6 +3,7 @@
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import run_python, tiny_classifier
 
@@ -10,6 +11,7 @@ MIRRORED = """
 import sys
 sys.path.insert(0, {tests!r})
 import numpy as np
+import pytest
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -31,6 +33,7 @@ print("max difference", np.abs(two - one).max())
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_cpus_matches_one_device():
     tests = str(__import__("pathlib").Path(__file__).parent)
     out = run_python(MIRRORED.format(tests=tests)).stdout
@@ -52,6 +55,7 @@ def test_a_strategy_is_checked_and_not_pickled(toy):
     assert pickle.loads(pickle.dumps(clf)).distribute_strategy is None
 
 
+@pytest.mark.slow
 def test_grid_search_and_partitioned_prediction_on_a_dask_cluster(toy):
     import cloudpickle
     import dask.dataframe as dd
