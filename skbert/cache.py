@@ -12,6 +12,7 @@ rebuilt, with a warning.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -20,8 +21,6 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-from skbert.convert import file_sha256
 
 HOME_ENV = "SKBERT_HOME"
 #: The manifest: ``{relative path: sha256}`` of every other file of the entry.
@@ -86,6 +85,15 @@ def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 digest of the file at `path`, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _files(entry: Path) -> list[str]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
 
 from skbert.base import (
     DEFAULT_ENCODER,
@@ -20,7 +15,13 @@ from skbert.base import (
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
 )
-from skbert.inputs import check_sample_weight, check_texts
+from skbert.inputs import (
+    check_label_array,
+    check_labels,
+    check_multilabel,
+    check_sample_weight,
+    check_texts,
+)
 
 
 class BertClassifier(ClassifierMixin, BertModelEstimator):
@@ -159,7 +160,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         segments = check_texts(X)
         n = len(segments[0])
         weights = check_sample_weight(sample_weight, n)
-        indicator = _check_multilabel(y, n)
+        indicator = check_multilabel(y, n)
         if indicator is not None:
             classes, targets = indicator
             if self.class_weight is not None:
@@ -170,7 +171,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             task, stratify = "multilabel", None
             detail = f"{len(classes)} labels"
         else:
-            classes, y_index = _check_labels(y, n)
+            classes, y_index = check_labels(y, n)
             if self.class_weight is not None:
                 weights *= _class_weights(self.class_weight, classes, y_index)
             task = "binary" if len(classes) == 2 else "multiclass"
@@ -254,142 +255,10 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         if self.network_config_["task"] == "multilabel":
             return super().score(X, y, sample_weight)
         predicted = self.predict(X)
-        y = _label_array(y, len(predicted))
+        y = check_label_array(y, len(predicted))
         weights = check_sample_weight(sample_weight, len(predicted))
         hits = y.astype(object) == predicted.astype(object)
         return float(np.average(hits, weights=weights))
-
-
-def _check_multilabel(y, n_samples: int):
-    """``(classes, indicator)`` if `y` is multi-label, else None.
-
-    `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
-    or a sequence of label collections (set, frozenset, list, tuple). Lists
-    of equal length holding only 0 and 1 are rows of an indicator matrix.
-    """
-    if (
-        isinstance(y, (list, tuple))
-        and y
-        and all(isinstance(v, (set, frozenset, list, tuple)) for v in y)
-        and not _is_indicator_rows(y)
-    ):
-        if len(y) != n_samples:
-            raise ValueError(
-                f"X has {n_samples} texts but y has {len(y)} label sets; pass one "
-                "set of labels per text."
-            )
-        labels = [label for labels in y for label in labels]
-        if any(label is None for label in labels):
-            raise ValueError("y holds None inside a label set; drop it from the set.")
-        try:
-            classes = np.unique(np.asarray(labels)) if labels else np.array([])
-        except TypeError:
-            raise ValueError(
-                "the label sets in y mix label types; use one type for all labels."
-            ) from None
-        if len(classes) == 0:
-            raise ValueError("y's label sets are all empty; there is nothing to learn.")
-        column = {label: i for i, label in enumerate(classes.tolist())}
-        indicator = np.zeros((n_samples, len(classes)), dtype=np.float32)
-        for row, labels in enumerate(y):
-            for label in labels:
-                indicator[row, column[label]] = 1.0
-        return classes, indicator
-    if not hasattr(y, "ndim") and not isinstance(y, (list, tuple)):
-        return None
-    try:
-        y = np.asarray(y)
-    except ValueError:
-        return None
-    if y.ndim != 2 or y.shape[1] < 2:
-        return None
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X has {n_samples} texts but y has {len(y)} rows; pass one row of "
-            "labels per text."
-        )
-    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-        raise ValueError(
-            f"y has shape {y.shape}, so it is read as a multi-label indicator "
-            "matrix, but it holds values other than 0 and 1. Pass a 1-D array of "
-            "class labels, a 0/1 matrix, or a list of label sets."
-        )
-    return np.arange(y.shape[1]), y.astype(np.float32)
-
-
-def _check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(classes, index of each label in classes)``, or raise a clear error."""
-    y = _label_array(y, n_samples)
-    try:
-        classes, index = np.unique(y, return_inverse=True)
-    except TypeError:
-        kinds = sorted({type(v).__name__ for v in y})
-        raise ValueError(
-            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
-        ) from None
-    try:
-        check_classification_targets(y)
-    except ValueError:
-        raise ValueError(
-            f"y holds continuous values ({_short_list(classes)}), not class labels; "
-            "round them to classes, or use BertRegressor for real-valued targets."
-        ) from None
-    if len(classes) < 2:
-        raise ValueError(
-            f"y has one class ({_short_list(classes)}); a classifier needs at least "
-            "two."
-        )
-    return classes, index
-
-
-def _label_array(y, n_samples: int) -> np.ndarray:
-    """`y` as a 1-D array of `n_samples` labels, none missing, or a clear error."""
-    if y is None:
-        raise ValueError(
-            "BertClassifier requires y to be passed, but the target y is None; pass "
-            "one label per text."
-        )
-    y = np.asarray(y, dtype=object if _has_mixed_or_none(y) else None)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected; reading it "
-            "as one label per text. Pass y.ravel() to silence this.",
-            DataConversionWarning,
-            stacklevel=4,
-        )
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(
-            f"y has shape {y.shape}; BertClassifier takes a 1-D array of class "
-            "labels, a 2-D 0/1 indicator matrix or a list of label sets."
-        )
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X has {n_samples} texts but y has {len(y)} labels; pass one label per "
-            "text."
-        )
-    for i, label in enumerate(y):
-        if label is None or (isinstance(label, float) and math.isnan(label)):
-            raise ValueError(
-                f"y[{i}] is {label}: a missing label. Drop those texts or give them "
-                "a class."
-            )
-    return y
-
-
-def _is_indicator_rows(y) -> bool:
-    rows = [v for v in y if not isinstance(v, (set, frozenset))]
-    return (
-        len(rows) == len(y)
-        and len({len(v) for v in rows}) == 1
-        and all(type(x) in (int, bool) and x in (0, 1) for v in rows for x in v)
-    )
-
-
-def _has_mixed_or_none(y) -> bool:
-    if not isinstance(y, (list, tuple)):
-        return False  # an array, Series or array-like: one dtype
-    return len({type(v) for v in y}) > 1
 
 
 def _class_weights(class_weight, classes, y_index) -> np.ndarray:
@@ -404,9 +273,3 @@ def _class_weights(class_weight, classes, y_index) -> np.ndarray:
         )
     by_class = np.array([class_weight.get(c, 1.0) for c in classes.tolist()])
     return by_class[y_index].astype(np.float32)
-
-
-def _short_list(values, limit: int = 3) -> str:
-    plain = [v.item() if isinstance(v, np.generic) else v for v in values[:limit]]
-    shown = ", ".join(map(repr, plain))
-    return shown + (", ..." if len(values) > limit else "")

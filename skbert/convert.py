@@ -10,7 +10,6 @@ that an `EncoderSpec` points to.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from skbert.cache import file_sha256
 from skbert.modeling.config import BertConfig
 
 if TYPE_CHECKING:
@@ -206,15 +206,6 @@ def _match_weights(
             f"tensor {name!r} is not a weight of the network config.json describes"
         )
     return assignments
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 digest of the file at `path`, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_metadata(

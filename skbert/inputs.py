@@ -1,4 +1,4 @@
-"""Checking and shaping the texts and labels estimators are given.
+"""Checking and shaping the texts, labels and targets estimators are given.
 
 X is a batch of single texts (a list, 1-D array, Series, or one-column
 DataFrame of strings) or of sentence pairs (a two-column array or DataFrame,
@@ -8,9 +8,13 @@ object arrays, one per segment.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterable, Sized
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets
 
 Segments = tuple[np.ndarray, ...]
 
@@ -128,6 +132,168 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     if not weights.any():
         raise ValueError("sample_weight is zero everywhere; at least one must be > 0.")
     return weights.astype(np.float32)
+
+
+def check_multilabel(y, n_samples: int):
+    """``(classes, indicator)`` if `y` is multi-label, else None.
+
+    `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
+    or a sequence of label collections (set, frozenset, list, tuple). Lists
+    of equal length holding only 0 and 1 are rows of an indicator matrix.
+    """
+    if (
+        isinstance(y, (list, tuple))
+        and y
+        and all(isinstance(v, (set, frozenset, list, tuple)) for v in y)
+        and not _is_indicator_rows(y)
+    ):
+        if len(y) != n_samples:
+            raise ValueError(
+                f"X has {n_samples} texts but y has {len(y)} label sets; pass one "
+                "set of labels per text."
+            )
+        labels = [label for labels in y for label in labels]
+        if any(label is None for label in labels):
+            raise ValueError("y holds None inside a label set; drop it from the set.")
+        try:
+            classes = np.unique(np.asarray(labels)) if labels else np.array([])
+        except TypeError:
+            raise ValueError(
+                "the label sets in y mix label types; use one type for all labels."
+            ) from None
+        if len(classes) == 0:
+            raise ValueError("y's label sets are all empty; there is nothing to learn.")
+        column = {label: i for i, label in enumerate(classes.tolist())}
+        indicator = np.zeros((n_samples, len(classes)), dtype=np.float32)
+        for row, labels in enumerate(y):
+            for label in labels:
+                indicator[row, column[label]] = 1.0
+        return classes, indicator
+    if not hasattr(y, "ndim") and not isinstance(y, (list, tuple)):
+        return None
+    try:
+        y = np.asarray(y)
+    except ValueError:
+        return None
+    if y.ndim != 2 or y.shape[1] < 2:
+        return None
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X has {n_samples} texts but y has {len(y)} rows; pass one row of "
+            "labels per text."
+        )
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        raise ValueError(
+            f"y has shape {y.shape}, so it is read as a multi-label indicator "
+            "matrix, but it holds values other than 0 and 1. Pass a 1-D array of "
+            "class labels, a 0/1 matrix, or a list of label sets."
+        )
+    return np.arange(y.shape[1]), y.astype(np.float32)
+
+
+def check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, index of each label in classes)``, or raise a clear error."""
+    y = check_label_array(y, n_samples)
+    try:
+        classes, index = np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y})
+        raise ValueError(
+            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
+        ) from None
+    try:
+        check_classification_targets(y)
+    except ValueError:
+        raise ValueError(
+            f"y holds continuous values ({_short_list(classes)}), not class labels; "
+            "round them to classes, or use BertRegressor for real-valued targets."
+        ) from None
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has one class ({_short_list(classes)}); a classifier needs at least "
+            "two."
+        )
+    return classes, index
+
+
+def check_label_array(y, n_samples: int) -> np.ndarray:
+    """`y` as a 1-D array of `n_samples` labels, none missing, or a clear error."""
+    if y is None:
+        raise ValueError(
+            "BertClassifier requires y to be passed, but the target y is None; pass "
+            "one label per text."
+        )
+    y = np.asarray(y, dtype=object if _has_mixed_or_none(y) else None)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; reading it "
+            "as one label per text. Pass y.ravel() to silence this.",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"y has shape {y.shape}; BertClassifier takes a 1-D array of class "
+            "labels, a 2-D 0/1 indicator matrix or a list of label sets."
+        )
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X has {n_samples} texts but y has {len(y)} labels; pass one label per "
+            "text."
+        )
+    for i, label in enumerate(y):
+        if label is None or (isinstance(label, float) and math.isnan(label)):
+            raise ValueError(
+                f"y[{i}] is {label}: a missing label. Drop those texts or give them "
+                "a class."
+            )
+    return y
+
+
+def _is_indicator_rows(y) -> bool:
+    rows = [v for v in y if not isinstance(v, (set, frozenset))]
+    return (
+        len(rows) == len(y)
+        and len({len(v) for v in rows}) == 1
+        and all(type(x) in (int, bool) and x in (0, 1) for v in rows for x in v)
+    )
+
+
+def _has_mixed_or_none(y) -> bool:
+    if not isinstance(y, (list, tuple)):
+        return False  # an array, Series or array-like: one dtype
+    return len({type(v) for v in y}) > 1
+
+
+def check_targets(y, n_samples: int) -> np.ndarray:
+    """Return `y` as a float array, or raise an error that says what is wrong."""
+    if y is None:
+        raise ValueError(
+            "BertRegressor requires y to be passed, but the target y is None; pass "
+            "one target per text."
+        )
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "y must hold numbers (one float per text, or one row of floats per "
+            "text for several targets); it could not be read as floats."
+        ) from None
+    if y.ndim not in (1, 2) or len(y) != n_samples:
+        raise ValueError(
+            f"y has shape {y.shape}; expected ({n_samples},) or ({n_samples}, "
+            "n_outputs), one target (row) per text."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y holds NaN or infinity; drop those texts or fill them in.")
+    return y
+
+
+def _short_list(values, limit: int = 3) -> str:
+    plain = [v.item() if isinstance(v, np.generic) else v for v in values[:limit]]
+    shown = ", ".join(map(repr, plain))
+    return shown + (", ..." if len(values) > limit else "")
 
 
 def _short(value, limit: int = 60) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skbert.convert import file_sha256
+from skbert.cache import file_sha256
 
 FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1

@@ -12,7 +12,7 @@ from skbert.base import (
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
 )
-from skbert.inputs import check_sample_weight, check_texts
+from skbert.inputs import check_sample_weight, check_targets, check_texts
 
 
 class BertRegressor(RegressorMixin, BertModelEstimator):
@@ -79,7 +79,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         """
         segments = check_texts(X)
         n = len(segments[0])
-        y = _check_targets(y, n)
+        y = check_targets(y, n)
         weights = check_sample_weight(sample_weight, n)
         targets = y.reshape(n, -1)
         mean = targets.mean(axis=0)
@@ -114,27 +114,3 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         """
         predicted = self._logits(X) * self.y_scale_ + self.y_mean_
         return predicted[:, 0] if self.y_ndim_ == 1 else predicted
-
-
-def _check_targets(y, n_samples: int) -> np.ndarray:
-    """Return `y` as a float array, or raise an error that says what is wrong."""
-    if y is None:
-        raise ValueError(
-            "BertRegressor requires y to be passed, but the target y is None; pass "
-            "one target per text."
-        )
-    try:
-        y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "y must hold numbers (one float per text, or one row of floats per "
-            "text for several targets); it could not be read as floats."
-        ) from None
-    if y.ndim not in (1, 2) or len(y) != n_samples:
-        raise ValueError(
-            f"y has shape {y.shape}; expected ({n_samples},) or ({n_samples}, "
-            "n_outputs), one target (row) per text."
-        )
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y holds NaN or infinity; drop those texts or fill them in.")
-    return y

@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from skbert.convert import convert_checkpoint, file_sha256
+from skbert.cache import file_sha256
+from skbert.convert import convert_checkpoint
 from skbert.hookspecs import hookimpl
 from skbert.specs import EncoderSpec
 
