@@ -55,9 +55,10 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
     kind = getattr(getattr(X, "dtype", None), "kind", "O")
     if kind in "biufc":
         raise ValueError(
-            f"X is an array of numbers (dtype {X.dtype}); skbert's estimators take "
-            "texts. If these are features, use an estimator for numbers; if they are "
-            "texts, convert them with X.astype(str)."
+            f"X is an array of numbers (dtype {X.dtype}{_numbers_detail(X)}); "
+            "skbert's estimators take texts. If these are features, use an "
+            "estimator for numbers; if they are texts, convert them with "
+            "X.astype(str)."
         )
     columns = getattr(X, "columns", None)
     if columns is not None:
@@ -201,8 +202,8 @@ def check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
         ) from None
-    try:
-        check_classification_targets(y)
+    try:  # an object array is judged by its items (ints stored as objects, say)
+        check_classification_targets(np.asarray(y.tolist()) if y.dtype == object else y)
     except ValueError:
         raise ValueError(
             f"y holds continuous values ({_short_list(classes)}), not class labels; "
@@ -294,6 +295,16 @@ def _short_list(values, limit: int = 3) -> str:
     plain = [v.item() if isinstance(v, np.generic) else v for v in values[:limit]]
     shown = ", ".join(map(repr, plain))
     return shown + (", ..." if len(values) > limit else "")
+
+
+def _numbers_detail(X) -> str:
+    """What else is worth saying of a numeric X: complex values, NaN or infinity."""
+    values = np.asarray(X)
+    if values.dtype.kind == "c":
+        return "; complex data not supported"
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        return ", with NaN or inf among the values"
+    return ""
 
 
 def _short(value, limit: int = 60) -> str:
