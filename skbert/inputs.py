@@ -55,10 +55,9 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
     kind = getattr(getattr(X, "dtype", None), "kind", "O")
     if kind in "biufc":
         raise ValueError(
-            f"X is an array of numbers (dtype {X.dtype}{_numbers_detail(X)}); "
-            "skbert's estimators take texts. If these are features, use an "
-            "estimator for numbers; if they are texts, convert them with "
-            "X.astype(str)."
+            f"X is an array of {_numbers(X)}, dtype {X.dtype}; skbert's estimators "
+            "take texts. If these are features, use an estimator for numbers; if "
+            "they are texts, convert them with X.astype(str)."
         )
     columns = getattr(X, "columns", None)
     if columns is not None:
@@ -297,14 +296,14 @@ def _short_list(values, limit: int = 3) -> str:
     return shown + (", ..." if len(values) > limit else "")
 
 
-def _numbers_detail(X) -> str:
-    """What else is worth saying of a numeric X: complex values, NaN or infinity."""
+def _numbers(X) -> str:
+    """What a numeric X holds, in words: complex numbers, NaN or inf, numbers."""
     values = np.asarray(X)
     if values.dtype.kind == "c":
-        return "; complex data not supported"
+        return "complex numbers (Complex data not supported)"
     if values.dtype.kind == "f" and not np.isfinite(values).all():
-        return ", with NaN or inf among the values"
-    return ""
+        return "numbers with NaN or inf among them"
+    return "numbers"
 
 
 def _short(value, limit: int = 60) -> str:
