@@ -3,7 +3,9 @@
 X is a batch of single texts (a list, 1-D array, Series, or one-column
 DataFrame of strings) or of sentence pairs (a two-column array or DataFrame,
 or a list of 2-tuples: segment A, segment B). It becomes a tuple of 1-D
-object arrays, one per segment.
+object arrays, one per segment. Labels (classes, label sets or an indicator
+matrix) and regression targets are checked here too, with errors that say
+what is wrong.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
             "X must be a sequence of texts, not a single string; wrap it in a list: "
             "[text]."
         )
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+    if hasattr(X, "toarray"):  # scipy.sparse matrices and arrays
         raise TypeError(
             f"X is a sparse matrix ({type(X).__name__}); skbert's estimators take "
             "texts, and sparse input is not supported. Pass the texts themselves."

@@ -15,9 +15,8 @@ import numpy as np
 
 #: The backends an estimator's ``inference_backend`` names, "auto" aside.
 BACKENDS = ("onnxruntime", "onnxruntime-int8", "tensorflow")
-#: Most tokens in one ONNX Runtime batch: a smaller batch's activations stay
-#: in cache (on 2 cores, 1024 beat 4096 on short and 128-token texts, fp32
-#: and int8; `make bench` gives the rates).
+#: Most tokens in one ONNX Runtime batch: few enough that a batch's
+#: activations stay in the CPU's cache.
 TOKENS_PER_BATCH = 1024
 
 

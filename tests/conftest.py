@@ -8,6 +8,7 @@ tests of a cold cache give themselves an empty home.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,8 +52,6 @@ def pytest_configure(config):
 
 
 def _write_tiny_checkpoint(path: Path) -> None:
-    import shutil
-
     from checkpoints import TINY_CONFIG, TINY_VOCAB, tiny_weights, write_checkpoint
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -131,7 +131,7 @@ def _fake_distribution(root, name, module_source, entry_points):
     )
 
 
-def test_broken_duplicate_and_blocked_plugins(tmp_path, monkeypatch):
+def test_broken_duplicate_and_blocked_plugins(tmp_path, monkeypatch, request):
     _fake_distribution(
         tmp_path,
         "skbert-broken",
@@ -172,8 +172,8 @@ def test_broken_duplicate_and_blocked_plugins(tmp_path, monkeypatch):
     # A registry of its own, loaded as skbert loads its one: on first lookup.
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("SKBERT_BLOCK_PLUGINS", "blocked, other")
-    for module in ("skbert_broken", "skbert_dupe", "skbert_blocked", "skbert_raises"):
-        monkeypatch.delitem(sys.modules, module, raising=False)
+    fakes = ("skbert_broken", "skbert_dupe", "skbert_blocked", "skbert_raises")
+    request.addfinalizer(lambda: [sys.modules.pop(m, None) for m in fakes])
     registry = skbert.plugins._Registry()
     with pytest.warns(skbert.PluginWarning) as caught:
         registry.ensure_loaded()

@@ -2,12 +2,13 @@
 
 The checks feed numeric 2-D arrays, and scikit-learn runs none of them for
 an estimator whose tags say it takes strings. So each estimator is tested
-through a subclass that reads a numeric row as a text, one word per value
-(``Texts``): the checks then fit, predict, clone, pickle and compare the real
-estimator on real texts. Input that is not a numeric matrix (1-D arrays,
-sparse matrices, NaN, lists of strings) reaches the estimator unchanged, so
-its own input checks answer. The checks that cannot apply to text are listed
-once, each with its reason, and must fail (``xfail(strict=True)``).
+through a subclass (the ``*OnRows`` classes) that reads a numeric row as a
+text, one word per value (`row_texts`): the checks then fit, predict, clone,
+pickle and compare the real estimator on real texts. Input that is not a
+numeric matrix (1-D arrays, sparse matrices, NaN, lists of strings) reaches
+the estimator unchanged, so its own input checks answer. The checks that
+cannot apply to text are listed once, each with its reason, and must fail
+(``xfail(strict=True)``).
 """
 
 import numpy as np
