@@ -21,6 +21,13 @@ from sklearn.utils.multiclass import check_classification_targets
 Segments = tuple[np.ndarray, ...]
 
 
+def _no_columns(shape: tuple) -> None:
+    raise ValueError(
+        f"X has 0 feature(s) (shape={shape}) while a minimum of 1 is required: give "
+        "one column of texts, or two columns of sentence pairs."
+    )
+
+
 def check_texts(X, *, n_segments: int | None = None) -> Segments:
     """Return X as a tuple of segments, one 1-D array of ``str`` each.
 
@@ -54,6 +61,9 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
             f"X is a sparse matrix ({type(X).__name__}); skbert's estimators take "
             "texts, and sparse input is not supported. Pass the texts themselves."
         )
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        _no_columns(tuple(shape))
     kind = getattr(getattr(X, "dtype", None), "kind", "O")
     if kind in "biufc":
         raise ValueError(
@@ -83,6 +93,8 @@ def check_texts(X, *, n_segments: int | None = None) -> Segments:
                 f"X has {array.ndim} dimensions; expected a 1-D sequence of texts or "
                 "a 2-D array with two columns of sentence pairs."
             )
+    if not segments:
+        _no_columns(array.shape)
     if len(segments) not in (1, 2):
         raise ValueError(
             f"X has {len(segments)} columns; expected 1 (single texts) or 2 "

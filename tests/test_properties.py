@@ -113,6 +113,7 @@ X_MISTAKES = [
     "scalar",
     "3-D",
     "three columns",
+    "no columns",
 ]
 
 
@@ -139,6 +140,18 @@ def invalid_X(draw, n_segments, mistake):
         return draw(st.one_of(st.integers(), st.none(), st.floats()))
     if mistake == "3-D":
         return np.full((len(drawn), 2, 2), "a", dtype=object)
+    if mistake == "no columns":
+        n = len(drawn)
+        return draw(
+            st.sampled_from(
+                [
+                    np.empty((n, 0)),
+                    np.empty((n, 0), dtype=object),
+                    [[]] * n,
+                    pd.DataFrame(index=range(n)),
+                ]
+            )
+        )
     if mistake == "three columns":
         return [(t, t, t) for t in draw(st.lists(texts, min_size=1, max_size=4))]
     assert mistake == "other form", mistake
