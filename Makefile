@@ -19,7 +19,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[plots]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(wildcard plugins/*/pyproject.toml plugins/*/*.py)

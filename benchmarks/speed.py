@@ -174,7 +174,7 @@ def seed_model(learning_rate=5e-5, train_encoder=True):
 
     from skbert.encoders import resolve_encoder
 
-    preprocess_dir, encoder_dir = resolve_encoder(ENCODER).handles()
+    preprocess_dir, encoder_dir = resolve_encoder(ENCODER).materialize()
     inputs = tf_keras.Input((), dtype=tf.string)
     packed = hub.KerasLayer(preprocess_dir)(inputs)
     x = hub.KerasLayer(encoder_dir, trainable=train_encoder)(packed)["pooled_output"]
@@ -433,7 +433,7 @@ def rss_mib() -> float:
 def case_memory(args) -> None:
     """RSS of streaming 100,000 texts, and over 20 consecutive fits (tiny encoder)."""
     from skbert import BertClassifier
-    from skbert.base import CHUNK_SIZE
+    from skbert.batching import CHUNK_SIZE
 
     n_texts, n_fits = (3 * CHUNK_SIZE, 3) if args.quick else (100_000, 20)
     X, y = train_subset(args.data / "sst2", 64)

@@ -49,7 +49,7 @@ def main() -> None:
     from skbert.wordpiece import WordPieceTokenizer, fold
 
     spec = resolve_encoder(args.encoder)
-    preprocessor, _ = spec.handles()
+    preprocessor, _ = spec.materialize()
     vocab_file = Path(preprocessor).parent / "vocab.txt"
     sentences, _ = read_sst2(args.data / "sst2" / "dev.tsv")
 
@@ -65,7 +65,8 @@ def main() -> None:
     import tensorflow as tf
 
     from skbert.encoders import load_preprocessor
-    from skbert.model import SEGMENT_NAMES, Packer
+    from skbert.inputs import SEGMENT_NAMES
+    from skbert.model import Packer
 
     pre = load_preprocessor(preprocessor)
     print(f"{'case':<20} {'texts':>6} {'pack':>9} {'+ batches':>10} {'Packer':>9}")

@@ -10,9 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import warnings
-from collections.abc import Iterable, Sized
-from itertools import islice
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -23,13 +20,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skbert.inputs import check_texts
+from skbert import progress
+from skbert.config import NetworkConfig
 from skbert.plugins import get_head, list_heads
-from skbert.runtime import BACKENDS, InferenceBackendWarning
+from skbert.runtime import BACKENDS
+from skbert.windows import LONG_TEXTS, WINDOW_POOLINGS
 
 HEAD_PREFIX = "head__"
-#: Texts predicted per chunk: an iterator of texts is read this many at a time.
-CHUNK_SIZE = 8192
 #: The encoder estimators use unless told otherwise: it needs no network.
 DEFAULT_ENCODER = "minilm_l6_en_uncased"
 
@@ -41,11 +38,34 @@ encoder : str or path, default="minilm_l6_en_uncased"
         SavedModels. The default, all-MiniLM-L6-v2, ships with skbert's
         dependencies and needs no network; so does ``"tiny_random_en_uncased"``."""
 
+#: Docs of the long-text parameters, shared by the estimators.
+LONG_TEXTS_PARAMETERS = """\
+long_texts : {"truncate", "chunks"}, default="truncate"
+        How a text longer than ``max_seq_length`` word pieces is read.
+        ``"truncate"`` reads its beginning. ``"chunks"`` reads it whole, in
+        windows of ``max_seq_length - 2`` word pieces (`skbert.windows`):
+        each window runs through the network and the outputs of a text's
+        windows (logits, embeddings) are pooled by ``window_pooling``, in
+        training (the loss is on the pooled logits) as in prediction. A
+        training batch is ``batch_size`` texts with all their windows. Single
+        texts only: `fit` refuses sentence pairs with it.
+    stride : int, optional
+        With ``"chunks"``, the word pieces consecutive windows share; None
+        is a quarter of a window.
+    window_pooling : {"mean", "max"}, default="mean"
+        With ``"chunks"``, how a text's window outputs become its own.
+    max_windows : int or None, default=16
+        With ``"chunks"``, the most windows read of one text: a longer text
+        is read in this many windows, evenly spaced over it, so that a
+        megabyte of text costs no more than 16 windows. None reads all."""
+
 #: Parameter docs shared by the trained estimators' docstrings.
-TRAINING_PARAMETERS = """\
+TRAINING_PARAMETERS = f"""\
 max_seq_length : int, default=128
         Tokens per example after packing, ``[CLS]`` and ``[SEP]`` included;
-        longer texts are truncated (pairs: the longer segment first).
+        longer texts are truncated (pairs: the longer segment first) unless
+        read in chunks.
+    {LONG_TEXTS_PARAMETERS}
     epochs : int, default=3
         Passes over the training data.
     batch_size : int, default=32
@@ -103,7 +123,9 @@ validation_fraction : float, default=0.1
         to its process, so it is not pickled or saved: an unpickled or loaded
         estimator has None.
     verbose : int, default=0
-        0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch.
+        0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch;
+        both show the progress of encoding texts (frozen features,
+        predictions) and of building the encoder on first use, on stderr.
     **head_params
         Options of the head, prefixed ``head__`` (``head__dropout=0.2``,
         ``head__hidden_units=(128,)``); ``skbert.get_head(name).params()``
@@ -140,6 +162,10 @@ class BertEstimator(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "jit_compile": ["boolean"],
         "inference_backend": [StrOptions({"auto", *BACKENDS})],
+        "long_texts": [StrOptions(set(LONG_TEXTS))],
+        "stride": [Interval(Integral, 0, None, closed="left"), None],
+        "window_pooling": [StrOptions(set(WINDOW_POOLINGS))],
+        "max_windows": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __sklearn_tags__(self):
@@ -152,59 +178,64 @@ class BertEstimator(BaseEstimator):
         """Outputs of the fitted network on `X` (float32), in the order of `X`.
 
         `X` may be an iterator (e.g. a generator of texts): it is read
-        ``CHUNK_SIZE`` texts at a time.
+        ``skbert.batching.CHUNK_SIZE`` texts at a time.
         """
+        from skbert.batching import chunks
+        from skbert.windows import pool_windows
+
         check_is_fitted(self, "model_")
-        return np.concatenate([self._chunk_outputs(s) for s in self._chunks(X)])
+        network, backend = self._network, self.inference_backend
+        jit, outputs = self.jit_compile, []
+        with progress.reporting(self.verbose > 0):
+            for segments in chunks(X, self.n_segments_):
+                windows = self._windows(network, segments)
+                if windows is not None:
+                    segments = (windows.texts,)
+                what = "encoding " + ("windows" if windows else "texts")
+                with progress.task(what, len(segments[0])):
+                    batch = network.outputs(segments, self.batch_size, jit, backend)
+                if windows is not None:
+                    batch = pool_windows(batch, windows, self.window_pooling)
+                outputs.append(batch)
+        return np.concatenate(outputs)
 
-    def _chunks(self, X):
-        if not isinstance(X, (Sized, str, bytes)) and isinstance(X, Iterable):
-            iterator = iter(X)
-            chunk = list(islice(iterator, CHUNK_SIZE))
-            yield check_texts(chunk, n_segments=self.n_segments_)  # [] is an error
-            while chunk := list(islice(iterator, CHUNK_SIZE)):
-                yield check_texts(chunk, n_segments=self.n_segments_)
-            return
-        segments = check_texts(X, n_segments=self.n_segments_)
-        for start in range(0, len(segments[0]), CHUNK_SIZE):
-            yield tuple(s[start : start + CHUNK_SIZE] for s in segments)
+    def _windows(self, network, segments):
+        """The windows of `segments` with ``long_texts="chunks"``, else None."""
+        if self.long_texts != "chunks":
+            return None
+        from skbert.windows import split_windows
 
-    def _chunk_outputs(self, segments) -> np.ndarray:
-        network, batch_size, jit = self._network, self.batch_size, self.jit_compile
-        backend = _backend(network, self.inference_backend)
-        if network.encoder is None:
-            if backend != "tensorflow":
-                model = network.onnx.model(backend)
-                return model.run(segments, model.output_names[:1], batch_size)[
-                    model.output_names[0]
-                ]
-            from skbert.model import predict_sorted, text_gather, text_lengths
+        tokenizer, stride = self._window_reader(network, len(segments))
+        return split_windows(
+            segments[0], tokenizer, self.max_seq_length, stride, self.max_windows
+        )
 
-            gather = text_gather(segments, network.packer)
-            run = network.run(network.model, jit)
-            return predict_sorted(run, gather, text_lengths(segments), batch_size)
-        if network.head_model is None:
-            from skbert.model import POOLINGS
+    def _window_reader(self, network, n_segments: int):
+        """The tokenizer and stride that cut texts into windows; errors say why not."""
+        from skbert.runtime import NotExportable
+        from skbert.windows import window_stride
 
-            name = POOLINGS[self.network_config_["pooling"]]
-            features = network.encoder.features(
-                segments, [name], batch_size, jit, backend
+        if n_segments != 1:
+            raise ValueError(
+                "long_texts='chunks' reads single texts, and X holds sentence "
+                "pairs; use long_texts='truncate' for pairs (the longer segment "
+                "loses word pieces first)."
             )
-            return features[name]
-        from skbert.features import feature_gather, stored_names
-        from skbert.model import predict_sorted, text_lengths
-
-        names = stored_names(network.features)
-        features = network.encoder.features(segments, names, batch_size, jit, backend)
-        gather = feature_gather(features, network.features)
-        run = network.run(network.head_model)
-        return predict_sorted(run, gather, text_lengths(segments), batch_size)
+        stride = window_stride(self.stride, self.max_seq_length)
+        try:
+            return network.predict_onnx.tokenizer(), stride
+        except NotExportable as exc:
+            raise ValueError(
+                "long_texts='chunks' cuts texts with the encoder's WordPiece "
+                f"vocabulary, which skbert cannot read here: {exc} Use "
+                "long_texts='truncate'."
+            ) from None
 
     @property
     def inference_backend_(self) -> str:
         """The backend predictions run on (see ``inference_backend``)."""
         check_is_fitted(self, "model_")
-        return _backend(self._network, self.inference_backend)
+        return self._network.backend(self.inference_backend)
 
     def _set_network(self, network, **fitted) -> None:
         """Set the network and the fitted attributes `fitted` in one step.
@@ -276,6 +307,14 @@ class BertEstimator(BaseEstimator):
         ...     version.name, serve(text=tf.constant(["a text"]))["embeddings"].shape
         ('1', TensorShape([1, 32]))
         """
+        if self.long_texts == "chunks":
+            raise ValueError(
+                "export writes the truncating prediction path, and this estimator "
+                "reads long texts in chunks: an export would read only the first "
+                f"max_seq_length={self.max_seq_length} word pieces of each text. "
+                "To export that path anyway, set_params(long_texts='truncate') "
+                "first; to serve whole texts, serve the estimator itself (skbert.load)."
+            )
         if format == "saved_model":
             from skbert.serving import export_saved_model
 
@@ -290,7 +329,6 @@ class BertEstimator(BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_network", None)
         if state.get("distribute_strategy") is not None:
             state["distribute_strategy"] = None
         if "model_" in state and state["model_"] is None:
@@ -299,21 +337,19 @@ class BertEstimator(BaseEstimator):
                 "holds no TensorFlow weights); pickle one loaded with "
                 "skbert.load(path), or keep the saved directory."
             )
-        model = state.pop("model_", None)
-        if model is not None:
-            from skbert.model import trained_weights
-
-            state["model_weights_"] = trained_weights(model, self.network_config_)
+        if state.pop("model_", None) is not None:
+            state["model_weights_"] = self._network.trained_weights()
+        state.pop("_network", None)
         return state
 
     def __setstate__(self, state):
         weights = state.pop("model_weights_", None)
         super().__setstate__(state)
         if weights is not None:
-            from skbert.model import build_from_config, set_trained_weights
+            from skbert.network import build_network
 
-            network = build_from_config(self.network_config_)
-            set_trained_weights(network.model, self.network_config_, weights)
+            network = build_network(self.network_config_)
+            network.set_trained_weights(weights)
             self._set_network(network)
 
 
@@ -350,6 +386,10 @@ class BertModelEstimator(BertEstimator):
         head="auto",
         *,
         max_seq_length=128,
+        long_texts="truncate",
+        stride=None,
+        window_pooling="mean",
+        max_windows=16,
         epochs=3,
         batch_size=32,
         learning_rate=3e-5,
@@ -369,6 +409,10 @@ class BertModelEstimator(BertEstimator):
         self.encoder = encoder
         self.head = head
         self.max_seq_length = max_seq_length
+        self.long_texts = long_texts
+        self.stride = stride
+        self.window_pooling = window_pooling
+        self.max_windows = max_windows
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -444,33 +488,34 @@ class BertModelEstimator(BertEstimator):
             if k.startswith(HEAD_PREFIX)
         }
         get_head(head).check_params(head_params)
-        config = {
-            "encoder": os.fspath(self.encoder),
-            "n_segments": len(segments),
-            "max_seq_length": self.max_seq_length,
-            "train_encoder": self.train_encoder,
-            "head": head,
-            "task": task,
-            "n_outputs": n_outputs,
-            "head_params": head_params,
-        }
-        # Build a generated encoder before seeding, so a cold cache draws no numbers.
-        resolve_encoder(config["encoder"]).handles()
-        if not self.train_encoder:
-            shared_encoder(config)  # loaded outside any strategy: estimators share it
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        if self.random_state is not None:
-            seed_everything(seed)
-        with _strategy_scope(self.distribute_strategy):
-            network, history = self._train(
-                config, seed, segments, targets, weights, stratify
-            )
+        config = NetworkConfig(
+            encoder=os.fspath(self.encoder),
+            n_segments=len(segments),
+            max_seq_length=self.max_seq_length,
+            train_encoder=self.train_encoder,
+            head=head,
+            task=task,
+            n_outputs=n_outputs,
+            head_params=head_params,
+        )
+        with progress.reporting(self.verbose > 0):
+            # Build a generated encoder before seeding: a cold cache draws no numbers.
+            resolve_encoder(config.encoder).materialize()
+            if not self.train_encoder:
+                shared_encoder(config)  # outside any strategy: estimators share it
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            if self.random_state is not None:
+                seed_everything(seed)
+            with _strategy_scope(self.distribute_strategy):
+                network, history = self._train(
+                    config, seed, segments, targets, weights, stratify
+                )
         self._set_network(
             network,
             activation_=network.head.activation,
             history_=history,
             n_iter_=len(history["loss"]),
-            n_segments_=config["n_segments"],
+            n_segments_=config.n_segments,
             network_config_=config,
             **fitted,
         )
@@ -478,40 +523,37 @@ class BertModelEstimator(BertEstimator):
 
     def _train(self, config, seed, segments, targets, weights, stratify):
         """Build the network of `config` and train it: the network, its history."""
-        from skbert.features import feature_gather, stored_names
-        from skbert.model import (
+        from skbert.batching import (
             batches,
-            bucketed_order,
-            build_from_config,
-            text_gather,
             text_lengths,
+            training_orders,
+            window_gather,
         )
+        from skbert.model import window_model
+        from skbert.network import build_network
         from skbert.training import train
 
-        network = build_from_config(config)
-        if network.encoder is None:
-            model, gather = network.model, text_gather(segments, network.packer)
-        else:
-            # A frozen encoder: train the head alone on the stored features.
-            names = stored_names(network.features)
-            backend = _backend(network, self.inference_backend)
-            features = network.encoder.features(
-                segments, names, self.batch_size, self.jit_compile, backend
+        network = build_network(config)
+        windows = self._windows(network, segments)
+        examples = segments if windows is None else (windows.texts,)
+        what = "encoding " + ("windows" if windows else "texts") + " for training"
+        with progress.task(what, len(examples[0])):
+            model, gather = network.training_data(
+                examples, self.batch_size, self.jit_compile, self.inference_backend
             )
-            gather = feature_gather(features, network.features)
-            model = network.head_model
-        lengths = text_lengths(segments)
+        lengths = text_lengths(examples)
+        if windows is not None:
+            # A batch of texts is all their windows; the loss is on pooled logits.
+            model = window_model(model, self.window_pooling)
+            gather = window_gather(gather, windows)
+            lengths = np.add.reduceat(lengths, windows.starts)
         index = np.arange(len(targets))
         validation = None
         if self.early_stopping:
             index, held_out = _split(index, self.validation_fraction, stratify, seed)
             held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
             validation = batches(gather, held_out, self.batch_size, targets, weights)
-        rng = np.random.default_rng(seed)
-        orders = [
-            index[bucketed_order(lengths[index], self.batch_size, rng)]
-            for _ in range(self.epochs)
-        ]
+        orders = training_orders(index, lengths, self.batch_size, self.epochs, seed)
         history = train(
             model,
             network.head.loss,
@@ -526,45 +568,6 @@ class BertModelEstimator(BertEstimator):
             verbose=self.verbose,
         )
         return network, history
-
-
-def _backend(network, requested: str) -> str:
-    """The backend that runs `network` when `requested` is asked for.
-
-    ``"auto"`` becomes ``"onnxruntime"`` if the network's graph can be
-    written (tried once per network), else ``"tensorflow"`` with an
-    `InferenceBackendWarning`; an ONNX Runtime backend asked for by name
-    that cannot be had is a `ValueError`.
-    """
-    from skbert.runtime import NotExportable
-
-    if requested == "tensorflow":
-        if network.model is None:
-            raise ValueError(
-                "This estimator was loaded with backend='onnxruntime' and holds no "
-                "TensorFlow network; load it with skbert.load(path) for "
-                "inference_backend='tensorflow'."
-            )
-        return requested
-    variants = network.predict_onnx
-    try:
-        variants.graph(requested if requested != "auto" else "onnxruntime")
-        variants.tokenizer()
-    except NotExportable as exc:
-        if requested != "auto":
-            raise ValueError(
-                f"inference_backend={requested!r} cannot run this network: {exc} "
-                "Use inference_backend='tensorflow' (or 'auto')."
-            ) from None
-        if not getattr(variants, "warned", False):
-            variants.warned = True
-            warnings.warn(
-                f"Predicting with TensorFlow: {exc}",
-                InferenceBackendWarning,
-                stacklevel=4,
-            )
-        return "tensorflow"
-    return "onnxruntime" if requested == "auto" else requested
 
 
 def _strategy_scope(strategy):

@@ -18,9 +18,12 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from skbert import progress
 
 HOME_ENV = "SKBERT_HOME"
 #: The manifest: ``{relative path: sha256}`` of every other file of the entry.
@@ -75,6 +78,8 @@ def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
                 stacklevel=3,
             )
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+        start = time.perf_counter()
+        progress.note(f"building encoder {key} into {target} (once: it is cached)")
         try:
             build(tmp)
             manifest = {name: file_sha256(tmp / name) for name in _files(tmp)}
@@ -82,6 +87,7 @@ def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
+            progress.note(f"built {key} in {time.perf_counter() - start:.1f} s")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -94,6 +94,10 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         head="auto",
         *,
         max_seq_length=128,
+        long_texts="truncate",
+        stride=None,
+        window_pooling="mean",
+        max_windows=16,
         epochs=3,
         batch_size=32,
         learning_rate=3e-5,
@@ -115,6 +119,10 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             encoder,
             head,
             max_seq_length=max_seq_length,
+            long_texts=long_texts,
+            stride=stride,
+            window_pooling=window_pooling,
+            max_windows=max_windows,
             epochs=epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
@@ -196,12 +204,8 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         ndarray of shape (n_samples,) for binary targets, else (n_samples, n_classes)
             For binary targets, positive scores favour ``classes_[1]``.
         """
-        logits = self._logits(X)
-        if logits.shape[1] == 1:
-            return logits[:, 0]
-        if len(self.classes_) == 2 and self.network_config_["task"] == "binary":
-            return logits[:, 1] - logits[:, 0]
-        return logits
+        logits = self._logits(X)  # checks that the estimator is fitted
+        return self._output_task().decision(logits)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
@@ -213,13 +217,12 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             label on its own (rows need not sum to 1).
         """
         logits = self._logits(X)
-        if self.activation_ == "sigmoid":
-            positive = 1.0 / (1.0 + np.exp(-logits))
-            if self.network_config_["task"] == "multilabel":
-                return positive
-            return np.column_stack([1.0 - positive[:, 0], positive[:, 0]])
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return self._output_task().probabilities(logits)
+
+    def _output_task(self):
+        from skbert.tasks import output_task
+
+        return output_task(self.network_config_.task, self.activation_)
 
     def predict(self, X) -> np.ndarray:
         """Most probable class label of each text (multi-label: each label > 0.5).
@@ -231,7 +234,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             are ``classes_``.
         """
         proba = self.predict_proba(X)
-        if self.network_config_["task"] == "multilabel":
+        if self.network_config_.task == "multilabel":
             return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -252,7 +255,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         -------
         float
         """
-        if self.network_config_["task"] == "multilabel":
+        if self.network_config_.task == "multilabel":
             return super().score(X, y, sample_weight)
         predicted = self.predict(X)
         y = check_label_array(y, len(predicted))

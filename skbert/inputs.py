@@ -19,6 +19,8 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
 Segments = tuple[np.ndarray, ...]
+#: What the network calls the segments of an example, in order.
+SEGMENT_NAMES = ("text_a", "text_b")
 
 
 def _no_columns(shape: tuple) -> None:

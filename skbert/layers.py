@@ -11,6 +11,7 @@ import tensorflow as tf
 import tf_keras
 
 from skbert.specs import HeadOutput
+from skbert.tasks import get_task
 
 
 def task_output(
@@ -18,14 +19,7 @@ def task_output(
 ) -> HeadOutput:
     """Dropout, then the output layer and loss that `task` calls for.
 
-    ===========  =============================  ==========================
-    task         units and activation           loss (on logits)
-    ===========  =============================  ==========================
-    binary       1, sigmoid                     binary cross-entropy
-    multiclass   ``n_outputs``, softmax         sparse categorical CE
-    multilabel   ``n_outputs``, sigmoid each    binary cross-entropy
-    regression   ``n_outputs``, linear          mean squared error
-    ===========  =============================  ==========================
+    Units, activation and loss are the task's, as `skbert.tasks` tabulates them.
 
     Parameters
     ----------
@@ -50,25 +44,11 @@ def task_output(
     >>> out.logits.shape, out.activation
     (TensorShape([None, 3]), 'sigmoid')
     """
+    spec = get_task(task)
     if dropout:
         features = tf_keras.layers.Dropout(dropout, name=f"{name}_dropout")(features)
-    units = 1 if task == "binary" else n_outputs
-    logits = tf_keras.layers.Dense(units, name=name)(features)
-    if task in ("binary", "multilabel"):
-        return HeadOutput(
-            logits, "sigmoid", tf_keras.losses.BinaryCrossentropy(from_logits=True)
-        )
-    if task == "multiclass":
-        return HeadOutput(
-            logits,
-            "softmax",
-            tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
-    if task == "regression":
-        return HeadOutput(logits, "linear", tf_keras.losses.MeanSquaredError())
-    raise ValueError(
-        f"Unknown task {task!r}; expected binary, multiclass, multilabel or regression."
-    )
+    logits = tf_keras.layers.Dense(spec.units(n_outputs), name=name)(features)
+    return HeadOutput(logits, spec.activation, spec.loss())
 
 
 class MaskedPooling(tf_keras.layers.Layer):
@@ -132,3 +112,36 @@ class AttentionPooling(tf_keras.layers.Layer):
         scores += (1.0 - tf.cast(mask, scores.dtype)) * -1e9
         weights = tf.nn.softmax(scores, axis=1)[:, :, None]
         return tf.reduce_sum(sequence * weights, axis=1)
+
+
+class WindowPooling(tf_keras.layers.Layer):
+    """Pool the rows of each text's windows: ``"mean"`` or ``"max"``.
+
+    Called on ``[values, owner]``: ``values`` ``[windows, width]``, ``owner``
+    ``[windows]`` the position of each window's text in the batch (every
+    position from 0 to the largest present). Returns ``[texts, width]``.
+
+    Examples
+    --------
+    >>> values = tf.constant([[1.0], [3.0], [5.0]])
+    >>> WindowPooling("mean")([values, tf.constant([0, 0, 1])]).numpy().tolist()
+    [[2.0], [5.0]]
+    """
+
+    MODES = ("mean", "max")
+
+    def __init__(self, mode: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"mode={mode!r}; expected one of {self.MODES}.")
+        self.mode = mode
+
+    def call(self, inputs):
+        values, owner = inputs
+        texts = tf.reduce_max(owner) + 1
+        if self.mode == "max":
+            return tf.math.unsorted_segment_max(values, owner, texts)
+        return tf.math.unsorted_segment_mean(values, owner, texts)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}

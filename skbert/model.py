@@ -1,22 +1,21 @@
-"""The network: packing in tf.data, the TF Hub encoder, a head; and its data.
+"""The network's Keras parts: packing in tf.data, the TF Hub encoder, a head.
 
 Texts never enter the Keras model. A `Packer` (the preprocessor's
 ``tokenize`` and ``bert_pack_inputs``) turns each batch of strings into
 ``input_word_ids``/``input_mask``/``input_type_ids`` inside the tf.data
 pipeline, padded to the batch's longest sequence (traced functions relax
 their shapes, so lengths cost no retracing); XLA-compiled runs pad further to
-a multiple of `LENGTH_STEP`, so few shapes are compiled. Batches are sorted
-by length for prediction and bucketed by length, with shuffling, for
-training. The model maps those ids through the encoder network (the
-``hub.KerasLayer`` and the masked poolings of its output) and the head
-model to logits.
+a multiple of `LENGTH_STEP`, so few shapes are compiled. The encoder
+network is the ``hub.KerasLayer`` and the masked poolings of its output;
+the head model maps the encoder outputs it reads to logits.
+`skbert.network` puts these together; `skbert.batching` feeds them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -26,11 +25,15 @@ from skbert.encoders import (
     load_preprocessor,
     resolve_encoder,
 )
-from skbert.layers import MaskedPooling
+from skbert.inputs import SEGMENT_NAMES
+from skbert.layers import MaskedPooling, WindowPooling
 from skbert.plugins import get_head
 from skbert.specs import EncoderOutputs, HeadOutput
+from skbert.windows import WINDOW_OWNER
 
-SEGMENT_NAMES = ("text_a", "text_b")
+if TYPE_CHECKING:
+    from skbert.config import NetworkConfig
+
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 #: Encoder outputs a head can read, as `EncoderOutputs` names them.
 HEAD_FEATURES = tuple(f.name for f in dataclasses.fields(EncoderOutputs))
@@ -43,8 +46,6 @@ POOLINGS = {
 }
 #: XLA-compiled batches are padded to multiples of this (or ``max_seq_length``).
 LENGTH_STEP = 16
-#: Batches of one training window are sorted by length, then shuffled.
-BUCKET_WINDOW = 50
 HEAD_LAYER = "head"
 
 
@@ -87,67 +88,6 @@ class Packer:
         mask = tf.cast(packed["input_mask"], tf.int32)
         longest = tf.reduce_max(tf.reduce_sum(mask, axis=1))
         return {n: tf.cast(packed[n][:, :longest], tf.int32) for n in INPUT_NAMES}
-
-
-@dataclasses.dataclass
-class Network:
-    """A built network and what feeding it needs.
-
-    Attributes
-    ----------
-    model : tf_keras.Model
-        Token ids in; logits (with a head) or the encoder network's outputs.
-    packer : Packer
-        Strings to the model's inputs.
-    head : HeadOutput or None
-        The head's activation and loss.
-    head_model : tf_keras.Model or None
-        The head alone: the encoder outputs it reads (``features``) in, logits out.
-    features : tuple of str
-        The encoder outputs ``head_model`` reads.
-    encoder : skbert.features.SharedEncoder or None
-        The process's shared encoder, when it is frozen.
-    config : dict
-        What the network was built from (`build_from_config`).
-    """
-
-    model: tf_keras.Model
-    packer: Packer
-    head: HeadOutput | None = None
-    head_model: tf_keras.Model | None = None
-    features: tuple[str, ...] = ()
-    encoder: object = None
-    config: dict = dataclasses.field(default_factory=dict)
-    _runners: dict = dataclasses.field(default_factory=dict, repr=False)
-    _onnx: object = dataclasses.field(default=None, repr=False)
-
-    @property
-    def onnx(self):
-        """`skbert.runtime.OnnxVariants` of the whole network, built on first use.
-
-        With a head the graph returns ``logits``; without, the encoder output
-        of the config's ``pooling`` (a vectorizer's), or all of them.
-        """
-        if self._onnx is None:
-            from skbert.onnx_graph import ENCODER_OUTPUTS, network_variants
-
-            outputs = ENCODER_OUTPUTS
-            if self.head is None and "pooling" in self.config:
-                outputs = (POOLINGS[self.config["pooling"]],)
-            self._onnx = network_variants(self, self.config, outputs)
-        return self._onnx
-
-    @property
-    def predict_onnx(self):
-        """The ONNX graphs prediction runs: the encoder's alone when it is frozen."""
-        return self.onnx if self.encoder is None else self.encoder.onnx
-
-    def run(self, model: tf_keras.Model, jit_compile: bool = False):
-        """`model` in inference mode as a traced function, XLA-compiled if asked."""
-        key = (id(model), jit_compile)
-        if key not in self._runners:
-            self._runners[key] = runner(model, self.packer.max_seq_length, jit_compile)
-        return self._runners[key]
 
 
 def runner(model: tf_keras.Model, max_seq_length: int, jit_compile: bool = False):
@@ -203,15 +143,15 @@ def encoder_network(encoder_layer) -> tf_keras.Model:
     return tf_keras.Model(inputs, outputs, name=ENCODER_LAYER)
 
 
-def build_head(config: dict, hidden: int) -> tuple[tf_keras.Model, HeadOutput]:
+def build_head(config: NetworkConfig, hidden: int) -> tuple[tf_keras.Model, HeadOutput]:
     """The head of `config` alone: the encoder outputs it reads in, logits out."""
     inputs = EncoderOutputs(
         tf_keras.Input(shape=(hidden,), name="pooled_output"),
         tf_keras.Input(shape=(None, hidden), name="sequence_output"),
         tf_keras.Input(shape=(None,), dtype=tf.int32, name="input_mask"),
     )
-    head = get_head(config["head"]).build(
-        inputs, config["task"], config["n_outputs"], **config.get("head_params", {})
+    head = get_head(config.head).build(
+        inputs, config.task, config.n_outputs, **config.head_params
     )
     used = {
         name: getattr(inputs, name)
@@ -221,50 +161,21 @@ def build_head(config: dict, hidden: int) -> tuple[tf_keras.Model, HeadOutput]:
     return tf_keras.Model(used, head.logits, name=HEAD_LAYER), head
 
 
-def load_encoder(config: dict, trainable: bool) -> tuple[Packer, tf_keras.Model]:
+def load_encoder(
+    config: NetworkConfig, trainable: bool
+) -> tuple[Packer, tf_keras.Model]:
     """Load `config`'s preprocessor and encoder: its packer and `encoder_network`."""
-    spec = resolve_encoder(config["encoder"])
-    if config["max_seq_length"] > spec.max_seq_length:
+    spec = resolve_encoder(config.encoder)
+    if config.max_seq_length > spec.max_seq_length:
         raise ValueError(
-            f"max_seq_length={config['max_seq_length']} is longer than encoder "
+            f"max_seq_length={config.max_seq_length} is longer than encoder "
             f"{spec.name!r} allows ({spec.max_seq_length}); lower it."
         )
-    preprocessor_handle, encoder_handle = spec.handles()
+    preprocessor_handle, encoder_handle = spec.materialize()
     preprocessor = load_preprocessor(preprocessor_handle)
     layer = load_encoder_layer(encoder_handle, trainable=trainable)
-    packer = Packer(preprocessor, config["n_segments"], config["max_seq_length"])
+    packer = Packer(preprocessor, config.n_segments, config.max_seq_length)
     return packer, encoder_network(layer)
-
-
-def build_from_config(config: dict) -> Network:
-    """Build the network a config describes.
-
-    `config` has ``encoder``, ``n_segments``, ``max_seq_length``,
-    ``train_encoder``, and for a head ``head``, ``task``, ``n_outputs``,
-    ``head_params``. A frozen encoder is the
-    process's `skbert.features.shared_encoder`; a trained one is loaded anew.
-    """
-    encoder = None
-    if config["train_encoder"]:
-        packer, body = load_encoder(config, trainable=True)
-    else:
-        from skbert.features import shared_encoder
-
-        encoder = shared_encoder(config)
-        packer, body = encoder.packer, encoder.model
-    if not config.get("head"):
-        return Network(body, packer, encoder=encoder, config=config)
-    head_model, head = build_head(config, body.output["pooled_output"].shape[-1])
-    if encoder is None:
-        inputs = token_inputs()
-        features = body(inputs)
-        logits = head_model({name: features[name] for name in head_model.input})
-        model = tf_keras.Model(inputs, logits)
-    else:
-        model = SharedEncoderNetwork(body, head_model)
-    return Network(
-        model, packer, head, head_model, tuple(head_model.input), encoder, config
-    )
 
 
 class SharedEncoderNetwork(tf_keras.Model):
@@ -284,136 +195,17 @@ class SharedEncoderNetwork(tf_keras.Model):
         return self.head({name: features[name] for name in self.head.input}, training)
 
 
-def _trained_layers(model: tf_keras.Model, config: dict):
-    """The layers a fit changes: all with weights, less a frozen encoder.
+def window_model(model: tf_keras.Model, mode: str) -> tf_keras.Model:
+    """`model` on each window of a batch, its outputs pooled per text.
 
-    A frozen encoder's weights are those of its SavedModel, so they are left
-    out and come back from it when the model is rebuilt.
+    Inputs are `model`'s, one row per window, and `WINDOW_OWNER`; the output
+    has one row per text (`WindowPooling` in `mode`). It shares `model`'s
+    weights, so training it trains `model`.
     """
-    for layer in model.layers:
-        frozen = layer.name == ENCODER_LAYER and not config["train_encoder"]
-        if layer.weights and not frozen:
-            yield layer
-
-
-def trained_weights(model: tf_keras.Model, config: dict) -> dict[str, np.ndarray]:
-    """The weights a fit changed, by ``layer/index`` name (see `_trained_layers`)."""
-    return {
-        f"{layer.name}/{i}": value
-        for layer in _trained_layers(model, config)
-        for i, value in enumerate(layer.get_weights())
+    inputs = {
+        name: tf_keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+        for name, tensor in model.input.items()
     }
-
-
-def set_trained_weights(
-    model: tf_keras.Model, config: dict, weights: dict[str, np.ndarray]
-) -> None:
-    """Put `trained_weights` back; `ValueError` names the first that does not fit."""
-    layers = list(_trained_layers(model, config))
-    shapes = {
-        f"{layer.name}/{i}": tuple(variable.shape)
-        for layer in layers
-        for i, variable in enumerate(layer.weights)
-    }
-    if set(shapes) != set(weights):
-        missing = sorted(set(shapes) - set(weights))
-        extra = sorted(set(weights) - set(shapes))
-        raise ValueError(
-            "The saved weights do not match the network: "
-            f"missing {missing[:3]}, unexpected {extra[:3]}."
-        )
-    for name, shape in shapes.items():
-        if weights[name].shape != shape:
-            raise ValueError(
-                f"Saved weight {name!r} has shape {weights[name].shape}; the network "
-                f"needs {shape}."
-            )
-    for layer in layers:
-        layer.set_weights(
-            [weights[f"{layer.name}/{i}"] for i in range(len(layer.weights))]
-        )
-
-
-# --- data -------------------------------------------------------------------------
-
-
-def text_lengths(segments) -> np.ndarray:
-    """Characters per example (segments summed): the sort key of batching."""
-    return sum(np.fromiter(map(len, s), dtype=np.int64, count=len(s)) for s in segments)
-
-
-def text_gather(segments, packer: Packer):
-    """``gather(index)``: the packed inputs of the examples at `index`.
-
-    It runs eagerly (for prediction) and inside tf.data (for training).
-    """
-    strings = {
-        name: tf.constant(list(s), dtype=tf.string)
-        for name, s in zip(SEGMENT_NAMES, segments)
-    }
-
-    def gather(index):
-        return packer({name: tf.gather(s, index) for name, s in strings.items()})
-
-    return gather
-
-
-def bucketed_order(lengths: np.ndarray, batch_size: int, rng) -> np.ndarray:
-    """One epoch's order: windows of batches sorted by length, batches shuffled.
-
-    A random permutation is cut into windows of ``BUCKET_WINDOW`` batches;
-    each window is sorted by length and cut into batches, so a batch holds
-    similar lengths; the full batches are then shuffled and a short one, if
-    any, comes last (so that batching the order again gives these batches).
-    """
-    permutation = rng.permutation(len(lengths))
-    window = batch_size * BUCKET_WINDOW
-    batches = []
-    for start in range(0, len(permutation), window):
-        chunk = permutation[start : start + window]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    short = [b for b in batches if len(b) < batch_size]
-    full = [b for b in batches if len(b) == batch_size]
-    order = [full[i] for i in rng.permutation(len(full))] + short
-    return np.concatenate(order)
-
-
-def batches(gather, orders, batch_size: int, *arrays) -> tf.data.Dataset:
-    """Batches of ``(gather(index), *arrays[index])``, epoch after epoch.
-
-    `orders` is ``[epochs, n]`` (one order of example indices per epoch) or
-    ``[n]`` (one pass); each epoch's order is batched by `batch_size`.
-    """
-    orders = np.atleast_2d(np.asarray(orders, dtype=np.int64))
-    extra = [tf.constant(a) for a in arrays]
-
-    def load(index):
-        x = gather(index)
-        return (x, *[tf.gather(a, index) for a in extra]) if extra else x
-
-    data = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-    )
-    return data.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
-
-
-def sorted_batches(lengths, batch_size: int):
-    """Index arrays of batches in order of length (for prediction)."""
-    order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def predict_sorted(run, gather, lengths, batch_size: int) -> np.ndarray:
-    """`run` on all examples, batched in order of length; rows in input order.
-
-    Traced functions on each batch, no tf.data pipeline: building one costs
-    more than a short prediction.
-    """
-    index = sorted_batches(lengths, batch_size)
-    outputs = np.concatenate([run(gather(i)).numpy() for i in index])
-    result = np.empty_like(outputs)
-    result[np.concatenate(index)] = outputs
-    return result
+    owner = tf_keras.Input(shape=(), dtype=tf.int32, name=WINDOW_OWNER)
+    pooled = WindowPooling(mode, name="window_pooling")([model(inputs), owner])
+    return tf_keras.Model({**inputs, WINDOW_OWNER: owner}, pooled)

@@ -60,7 +60,7 @@ def _outputs(estimator) -> dict:
     fitted = vars(estimator)
     if "classes_" in fitted:
         return {
-            "task": estimator.network_config_["task"],
+            "task": estimator.network_config_.task,
             "activation": estimator.activation_,
             "classes": np.asarray(estimator.classes_).tolist(),
         }
@@ -70,4 +70,4 @@ def _outputs(estimator) -> dict:
             "y_mean": np.asarray(estimator.y_mean_).tolist(),
             "y_scale": np.asarray(estimator.y_scale_).tolist(),
         }
-    return {"task": "embedding", "pooling": estimator.network_config_["pooling"]}
+    return {"task": "embedding", "pooling": estimator.network_config_.pooling}

@@ -474,7 +474,7 @@ def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS) -> byte
 def encoder_handles(config: dict) -> tuple[str, str]:
     from skbert.encoders import resolve_encoder
 
-    return resolve_encoder(config["encoder"]).handles()
+    return resolve_encoder(config.encoder).materialize()
 
 
 def _local(handle: str) -> str:
@@ -530,8 +530,8 @@ def encoder_tokenizer(config: dict, packer):
     from skbert.wordpiece import WordPieceTokenizer
 
     vocab = vocab_file(config)
-    spec_lower = resolve_encoder(config["encoder"]).lower_case
-    segments = (np.array(PROBES, dtype=object),) * config["n_segments"]
+    spec_lower = resolve_encoder(config.encoder).lower_case
+    segments = (np.array(PROBES, dtype=object),) * config.n_segments
     index = np.arange(len(PROBES))
     expected = {
         name: value.numpy()
@@ -541,7 +541,7 @@ def encoder_tokenizer(config: dict, packer):
     }
     for lower_case in (spec_lower, not spec_lower):
         tokenizer = WordPieceTokenizer(
-            vocab, lower_case=lower_case, max_seq_length=config["max_seq_length"]
+            vocab, lower_case=lower_case, max_seq_length=config.max_seq_length
         )
         got = tokenizer.pack(segments).batch(index)
         if all(np.array_equal(got[n], expected[n]) for n in INPUT_NAMES):

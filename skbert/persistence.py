@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from skbert.cache import file_sha256
+from skbert.config import NetworkConfig
 
 FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1
@@ -64,7 +65,6 @@ def save(estimator, path) -> None:
     from sklearn.utils.validation import check_is_fitted
 
     from skbert.encoders import resolve_encoder
-    from skbert.model import trained_weights
     from skbert.plugins import plugin_info
 
     check_is_fitted(estimator, "model_")
@@ -87,7 +87,8 @@ def save(estimator, path) -> None:
         for k, v in vars(estimator).items()
         if k.endswith("_") and not k.startswith("_") and k != "model_"
     }
-    spec = resolve_encoder(estimator.network_config_["encoder"])
+    fitted["network_config_"] = estimator.network_config_.to_dict()
+    spec = resolve_encoder(estimator.network_config_.encoder)
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -95,13 +96,13 @@ def save(estimator, path) -> None:
         "params": _encode(estimator.get_params(deep=False), "params"),
         "fitted": _encode(fitted, "fitted attributes"),
         "encoder": {
-            "name": estimator.network_config_["encoder"],
+            "name": estimator.network_config_.encoder,
             "plugin": spec.source,
             "distribution": getattr(plugin_info(spec.source), "distribution", ""),
         },
         "versions": _versions(),
     }
-    weights = trained_weights(estimator.model_, estimator.network_config_)
+    weights = estimator._network.trained_weights()
     path.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(path / WEIGHTS_FILE))
     document["weights_sha256"] = file_sha256(path / WEIGHTS_FILE)
@@ -187,7 +188,9 @@ default="tensorflow"
         params = _decode(document["params"])
         fitted = _decode(document["fitted"])
         encoder = document["encoder"]
-        config = fitted["network_config_"]
+        config = fitted["network_config_"] = NetworkConfig.from_dict(
+            fitted["network_config_"]
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFormatError(
             f"{path / CONFIG_FILE} is not a complete skbert estimator ({exc!r})."
@@ -198,35 +201,35 @@ default="tensorflow"
     if backend != "tensorflow":
         return _load_onnx(path, document, classes, params, fitted, backend)
     from skbert.encoders import resolve_encoder
-    from skbert.model import build_from_config, set_trained_weights
+    from skbert.network import build_network
 
     weights = _read_weights(path, document.get("weights_sha256"))
-    encoder_path = Path(config["encoder"]).resolve()
+    encoder_path = Path(config.encoder).resolve()
     if encoder_path == path.resolve() or path.resolve() in encoder_path.parents:
         raise ModelFormatError(
             f"{path / CONFIG_FILE} asks for an encoder inside the saved directory; "
             "skbert never loads SavedModels from a saved estimator."
         )
     try:
-        resolve_encoder(config["encoder"])
+        resolve_encoder(config.encoder)
     except ValueError as exc:
         if not encoder.get("plugin"):
             raise ValueError(
-                f"The saved estimator needs the local encoder {config['encoder']!r}, "
+                f"The saved estimator needs the local encoder {config.encoder!r}, "
                 "which is not there any more; put the preprocess/ and encoder/ "
                 f"SavedModels back at that path. ({exc})"
             ) from None
         provider = encoder.get("distribution") or encoder.get("plugin")
         raise ValueError(
-            f"The saved estimator needs encoder {config['encoder']!r}, which "
+            f"The saved estimator needs encoder {config.encoder!r}, which "
             f"plugin {encoder.get('plugin')!r} of distribution {provider!r} "
             f"registered when it was saved; install that plugin, then load again. "
             f"({exc})"
         ) from None
     estimator = _new_estimator(path, classes[document["estimator"]], params)
-    network = build_from_config(config)
+    network = build_network(config)
     try:
-        set_trained_weights(network.model, config, weights)
+        network.set_trained_weights(weights)
     except ValueError as exc:
         raise ModelFormatError(f"{path / WEIGHTS_FILE}: {exc}") from None
     estimator._set_network(network, **fitted)
@@ -263,7 +266,7 @@ def _load_onnx(path: Path, document: dict, classes, params, fitted, backend):
     tokenizer = WordPieceTokenizer(
         vocab,
         lower_case=entry["lower_case"],
-        max_seq_length=fitted["network_config_"]["max_seq_length"],
+        max_seq_length=fitted["network_config_"].max_seq_length,
     )
     estimator = _new_estimator(path, classes[document["estimator"]], params)
     estimator.set_params(inference_backend=backend)

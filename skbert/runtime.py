@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from skbert import progress
+
 #: The backends an estimator's ``inference_backend`` names, "auto" aside.
 BACKENDS = ("onnxruntime", "onnxruntime-int8", "tensorflow")
 #: Most tokens in one ONNX Runtime batch: few enough that a batch's
@@ -111,6 +113,7 @@ class OnnxModel:
         parts: dict[str, list] = {name: [] for name in names}
         for index in batches:
             outputs = self.session.run(names, packed.batch(index))
+            progress.advance(len(index))
             for name, value in zip(names, outputs):
                 if name == "sequence_output":
                     lengths = packed.lengths[index]
@@ -194,16 +197,61 @@ class OnnxVariants:
         return self._models[backend]
 
 
+def choose_backend(network, requested: str) -> str:
+    """The backend that runs `network`'s predictions when `requested` is asked for.
+
+    ``"auto"`` becomes ``"onnxruntime"`` if the network's graph can be
+    written (tried once per network), else ``"tensorflow"`` with an
+    `InferenceBackendWarning`; an ONNX Runtime backend asked for by name
+    that cannot be had is a `ValueError`.
+    """
+    import warnings
+
+    if requested == "tensorflow":
+        if network.model is None:
+            raise ValueError(
+                "This estimator was loaded with backend='onnxruntime' and holds no "
+                "TensorFlow network; load it with skbert.load(path) for "
+                "inference_backend='tensorflow'."
+            )
+        return requested
+    variants = network.predict_onnx
+    try:
+        variants.graph(requested if requested != "auto" else "onnxruntime")
+        variants.tokenizer()
+    except NotExportable as exc:
+        if requested != "auto":
+            raise ValueError(
+                f"inference_backend={requested!r} cannot run this network: {exc} "
+                "Use inference_backend='tensorflow' (or 'auto')."
+            ) from None
+        if not getattr(variants, "warned", False):
+            variants.warned = True
+            warnings.warn(
+                f"Predicting with TensorFlow: {exc}",
+                InferenceBackendWarning,
+                stacklevel=5,
+            )
+        return "tensorflow"
+    return "onnxruntime" if requested == "auto" else requested
+
+
+def onnx_outputs(variants: OnnxVariants, backend: str, segments, batch_size: int):
+    """The first output of `variants`' graph for `backend` on `segments`."""
+    model = variants.model(backend)
+    name = model.output_names[0]
+    return model.run(segments, [name], batch_size)[name]
+
+
 class OnnxNetwork:
     """A fitted network that exists only as an ONNX graph (no TensorFlow).
 
-    It stands where `skbert.model.Network` does in an estimator loaded with
-    ``skbert.load(path, backend="onnxruntime")``: no Keras model, no frozen
-    encoder; the graph returns what the estimator's methods read.
+    It stands where a `skbert.network.Network` does in an estimator loaded
+    with ``skbert.load(path, backend="onnxruntime")``: no Keras model, no
+    frozen encoder; the graph returns what the estimator's methods read.
     """
 
     model = None
-    encoder = None
 
     def __init__(self, graph: bytes, tokenizer):
         self.onnx = OnnxVariants(lambda: graph, tokenizer)
@@ -211,3 +259,9 @@ class OnnxNetwork:
     @property
     def predict_onnx(self) -> OnnxVariants:
         return self.onnx
+
+    def backend(self, requested: str) -> str:
+        return choose_backend(self, requested)
+
+    def outputs(self, segments, batch_size: int, jit_compile, backend) -> np.ndarray:
+        return onnx_outputs(self.onnx, self.backend(backend), segments, batch_size)

@@ -35,7 +35,8 @@ from pathlib import Path
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
-from skbert.model import POOLINGS, SEGMENT_NAMES
+from skbert.inputs import SEGMENT_NAMES
+from skbert.model import POOLINGS
 
 #: Name of the signature TF Serving calls by default.
 SIGNATURE = "serving_default"
@@ -130,7 +131,7 @@ class _ServingModule(tf.Module):
         self._packer = network.packer
         self._network = network
         self._finish = _finisher(estimator, config)
-        n_segments = config["n_segments"]
+        n_segments = config.n_segments
         specs = [tf.TensorSpec([None], tf.string, name=n) for n in TEXT_INPUTS]
         if n_segments == 1:
 
@@ -149,26 +150,15 @@ class _ServingModule(tf.Module):
         # An empty request packs to no tokens at all; give it one (padding).
         pad = [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids["input_mask"])[1])]]
         ids = {name: tf.pad(value, pad) for name, value in ids.items()}
-        network = self._network
-        if network.encoder is None or network.head_model is None:
-            # Fine-tuned (ids to logits), or a vectorizer's encoder network.
-            return self._finish(network.model(ids, training=False))
-        # A frozen encoder: the head reads features as the feature store keeps
-        # them, the sequence zero past each text's real tokens.
-        features = network.encoder.model(ids, training=False)
-        inputs = {name: features[name] for name in network.head_model.input}
-        if "sequence_output" in inputs:
-            mask = tf.cast(features["input_mask"], inputs["sequence_output"].dtype)
-            inputs["sequence_output"] *= mask[:, :, None]
-        return self._finish(network.head_model(inputs, training=False))
+        return self._finish(self._network.serve(ids))
 
 
-def _finisher(estimator, config: dict):
+def _finisher(estimator, config):
     """The estimator's last step, network outputs to the signature's outputs."""
-    if not config.get("head"):
-        name = POOLINGS[config["pooling"]]
+    if not config.head:
+        name = POOLINGS[config.pooling]
         return lambda outputs: {"embeddings": outputs[name]}
-    if config["task"] == "regression":
+    if config.task == "regression":
         scale = tf.constant(estimator.y_scale_, tf.float64)
         mean = tf.constant(estimator.y_mean_, tf.float64)
 
@@ -177,7 +167,7 @@ def _finisher(estimator, config: dict):
             return {"predictions": tf.cast(values, tf.float32)}
 
         return predictions
-    multilabel = config["task"] == "multilabel"
+    multilabel = config.task == "multilabel"
     sigmoid = estimator.activation_ == "sigmoid"
     classes = tf.constant([str(c) for c in estimator.classes_.tolist()])
 

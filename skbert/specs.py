@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from skbert.tasks import TASKS as _TASKS
 
 #: Sub-directories of an encoder directory, as skbert lays them out on disk.
 PREPROCESS_DIR = "preprocess"
@@ -58,7 +61,7 @@ class EncoderSpec:
     ...     encoder="/models/my_bert/encoder",
     ...     hidden_size=768,
     ... )
-    >>> spec.handles()
+    >>> spec.materialize()
     ('/models/my_bert/preprocess', '/models/my_bert/encoder')
     """
 
@@ -81,8 +84,13 @@ class EncoderSpec:
                 "`encoder` handles or a `build` function."
             )
 
-    def handles(self) -> tuple[str, str]:
-        """Return ``(preprocessor, encoder)`` handles, building them first if needed."""
+    def materialize(self) -> tuple[str, str]:
+        """Return ``(preprocessor, encoder)`` handles, building the SavedModels first.
+
+        A spec with a `build` function is built into skbert's cache on first
+        use (a conversion can take minutes) and found there afterwards; a
+        spec with handles returns them as they are.
+        """
         if self.build is None:
             return self.preprocessor, self.encoder
         from skbert.cache import built_encoder_dir
@@ -91,9 +99,19 @@ class EncoderSpec:
         path = built_encoder_dir(key, self.build)
         return str(path / PREPROCESS_DIR), str(path / ENCODER_DIR)
 
+    def handles(self) -> tuple[str, str]:
+        """Deprecated name of `materialize` (it may build, so it is no getter)."""
+        warnings.warn(
+            "EncoderSpec.handles() is deprecated and will be removed; call "
+            "materialize(), which may build the SavedModels first.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.materialize()
 
-#: The targets a head can serve, as estimators name them.
-TASKS = ("binary", "multiclass", "multilabel", "regression")
+
+#: The targets a head can serve, as estimators name them (`skbert.tasks`).
+TASKS = tuple(_TASKS)
 
 
 @dataclasses.dataclass(frozen=True)

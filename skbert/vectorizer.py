@@ -8,12 +8,15 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
+from skbert import progress
 from skbert.base import (
     DEFAULT_ENCODER,
     ENCODER_PARAMETER,
     INFERENCE_BACKEND,
+    LONG_TEXTS_PARAMETERS,
     BertEstimator,
 )
+from skbert.config import NetworkConfig
 from skbert.inputs import check_texts
 
 
@@ -34,12 +37,17 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         the tanh pooler over ``[CLS]``); the others pool ``sequence_output``
         over real tokens (mean, max) or take the ``[CLS]`` vector.
     max_seq_length : int, default=128
-        Tokens per text after packing; longer texts are truncated.
+        Tokens per text after packing; longer texts are truncated unless
+        read in chunks.
+    {LONG_TEXTS_PARAMETERS}
     batch_size : int, default=32
         Texts per encoder batch.
     jit_compile : bool, default=False
         Run the encoder through XLA (see `BertClassifier`).
     {INFERENCE_BACKEND}
+    verbose : int, default=0
+        0 is silent; more shows the progress of encoding (and of building
+        the encoder on first use) on stderr.
 
     Attributes
     ----------
@@ -67,6 +75,7 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
     _parameter_constraints: dict = {
         **BertEstimator._parameter_constraints,
         "pooling": [StrOptions({"pooled", "mean", "cls", "max"})],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -75,16 +84,26 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         *,
         pooling="pooled",
         max_seq_length=128,
+        long_texts="truncate",
+        stride=None,
+        window_pooling="mean",
+        max_windows=16,
         batch_size=32,
         jit_compile=False,
         inference_backend="auto",
+        verbose=0,
     ):
         self.encoder = encoder
         self.pooling = pooling
         self.max_seq_length = max_seq_length
+        self.long_texts = long_texts
+        self.stride = stride
+        self.window_pooling = window_pooling
+        self.max_windows = max_windows
         self.batch_size = batch_size
         self.jit_compile = jit_compile
         self.inference_backend = inference_backend
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -105,18 +124,19 @@ class BertVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BertEsti
         -------
         self : BertVectorizer
         """
-        from skbert.model import build_from_config
+        from skbert.network import build_network
 
         segments = check_texts(X)
-        config = {
-            "encoder": os.fspath(self.encoder),
-            "n_segments": len(segments),
-            "max_seq_length": self.max_seq_length,
-            "train_encoder": False,
-            "head": None,
-            "pooling": self.pooling,
-        }
-        network = build_from_config(config)
+        config = NetworkConfig(
+            encoder=os.fspath(self.encoder),
+            n_segments=len(segments),
+            max_seq_length=self.max_seq_length,
+            pooling=self.pooling,
+        )
+        with progress.reporting(self.verbose > 0):
+            network = build_network(config)
+        if self.long_texts == "chunks":
+            self._window_reader(network, len(segments))
         self._set_network(
             network,
             network_config_=config,

@@ -392,6 +392,22 @@ class WordPieceTokenizer:
         kept = _round_robin(counts.reshape(n_segments, n), budget)
         return self._combine(tokens, token_starts, kept)
 
+    def words(self, text: str) -> list[tuple[str, tuple[int, int]]]:
+        """The words `pack` finds in `text`, each with its ``(start, end)`` in `text`.
+
+        Words are found in the text as given (before lower-casing), so the
+        spans index `text` itself.
+        """
+        return self._tokenizer.pre_tokenizer.pre_tokenize_str(text)
+
+    def count_pieces(self, words: Sequence[str]) -> np.ndarray:
+        """Word pieces of each of `words`, as `pack` would tokenize it."""
+        if self.lower_case:
+            words = fold(words)
+        words = [self._limit_word_bytes(w) for w in words]
+        encodings = self._tokenizer.encode_batch_fast(words, add_special_tokens=False)
+        return np.fromiter(map(len, encodings), np.int64, len(encodings))
+
     def standalone(self) -> Tokenizer:
         """A plain ``tokenizers.Tokenizer`` doing all of `pack`'s work, for export.
 

@@ -7,7 +7,7 @@ from conftest import TINY, tiny_classifier
 
 
 def test_bucketed_order_is_a_shuffled_permutation_of_length_sorted_batches():
-    from skbert.model import bucketed_order
+    from skbert.batching import bucketed_order
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 200, size=1000)
@@ -24,7 +24,7 @@ def test_bucketed_order_is_a_shuffled_permutation_of_length_sorted_batches():
 def test_batches_follow_each_epochs_order():
     import tensorflow as tf
 
-    from skbert.model import batches
+    from skbert.batching import batches
 
     orders = [[3, 1, 0, 2, 4], [4, 0, 1, 2, 3]]
     data = batches(lambda index: index, orders, 2, np.arange(5) * 10)
@@ -41,14 +41,14 @@ def test_batches_follow_each_epochs_order():
 
 
 def test_prediction_order_and_streamed_input_match_the_input(fitted, toy, monkeypatch):
-    import skbert.base
+    import skbert.batching
 
     _, _, X, _ = toy
     expected = fitted.predict_proba(X)
     permutation = np.random.default_rng(0).permutation(len(X))
     shuffled = fitted.predict_proba([X[i] for i in permutation])
     np.testing.assert_allclose(shuffled, expected[permutation], rtol=1e-5, atol=1e-6)
-    monkeypatch.setattr(skbert.base, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(skbert.batching, "CHUNK_SIZE", 7)
     streamed = fitted.predict_proba(text for text in X)
     np.testing.assert_allclose(streamed, expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="X is empty"):

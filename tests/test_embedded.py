@@ -14,7 +14,7 @@ SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
 
 @pytest.fixture(scope="module")
 def minilm_handles():
-    return skbert.get_encoder("minilm_l6_en_uncased").handles()
+    return skbert.get_encoder("minilm_l6_en_uncased").materialize()
 
 
 def test_default_encoder_is_the_embedded_minilm():
@@ -29,7 +29,7 @@ def test_converted_once_then_reused(minilm_handles, monkeypatch):
         raise AssertionError("the cached conversion was not reused")
 
     monkeypatch.setattr(minilm, "convert_checkpoint", convert_again)
-    again = skbert.get_encoder("minilm_l6_en_uncased").handles()
+    again = skbert.get_encoder("minilm_l6_en_uncased").materialize()
     assert again == minilm_handles
     assert (
         Path(minilm_handles[0]).parent.parent == skbert.cache.skbert_home() / "encoders"

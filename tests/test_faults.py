@@ -83,7 +83,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_entry():
     """The tiny preset's entry in the suite's cache."""
-    return Path(skbert.get_encoder(TINY).handles()[1]).parent
+    return Path(skbert.get_encoder(TINY).materialize()[1]).parent
 
 
 def test_a_half_written_or_changed_cache_entry_is_rebuilt(tiny_entry, home):
@@ -206,7 +206,7 @@ def test_same_random_state_gives_identical_predictions_in_fresh_processes():
 def test_a_truncated_local_encoder_gives_a_clear_error(tmp_path):
     import shutil
 
-    preprocess, encoder = (Path(h) for h in skbert.get_encoder(TINY).handles())
+    preprocess, encoder = (Path(h) for h in skbert.get_encoder(TINY).materialize())
     local = tmp_path / "my_bert"
     shutil.copytree(preprocess, local / "preprocess")
     shutil.copytree(encoder, local / "encoder")

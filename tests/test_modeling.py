@@ -12,7 +12,7 @@ def tiny_dir(tmp_path_factory):
     """The tiny preset's export, copied elsewhere: SavedModels must be relocatable."""
     import skbert
 
-    preprocess, _ = skbert.get_encoder(TINY).handles()
+    preprocess, _ = skbert.get_encoder(TINY).materialize()
     copy = tmp_path_factory.mktemp("moved") / "tiny"
     shutil.copytree(preprocess.rsplit("/", 1)[0], copy)
     (copy / "vocab.txt").unlink()  # the preprocessor must carry its own asset
@@ -100,7 +100,7 @@ def test_tiny_preset_weights_are_reproducible(tmp_path):
 
     build(tmp_path / "again")
     cached = tf.train.load_checkpoint(
-        skbert.get_encoder(TINY).handles()[1] + "/variables/variables"
+        skbert.get_encoder(TINY).materialize()[1] + "/variables/variables"
     )
     rebuilt = tf.train.load_checkpoint(
         str(tmp_path / "again/encoder/variables/variables")
@@ -119,7 +119,7 @@ def test_two_processes_building_one_preset_make_one_copy(tmp_path):
     import subprocess
     import sys
 
-    code = f"import skbert; print(skbert.get_encoder({TINY!r}).handles()[1])"
+    code = f"import skbert; print(skbert.get_encoder({TINY!r}).materialize()[1])"
     env = {**os.environ, "SKBERT_HOME": str(tmp_path)}
     procs = [
         subprocess.Popen(

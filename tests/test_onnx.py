@@ -162,7 +162,7 @@ def foreign_encoder(tmp_path_factory):
     from skbert.encoders import resolve_encoder
 
     root = tmp_path_factory.mktemp("foreign")
-    preprocess, _ = resolve_encoder(TINY).handles()
+    preprocess, _ = resolve_encoder(TINY).materialize()
     shutil.copytree(preprocess, root / "preprocess")
     inputs = {
         n: tf_keras.Input(shape=(None,), dtype=tf.int32, name=n)

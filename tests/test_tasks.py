@@ -47,7 +47,7 @@ def multilabel():
 def test_multilabel_from_label_sets(multilabel):
     clf, X_test, tags_test = multilabel
     assert clf.classes_.tolist() == ["film", "positive"]
-    assert clf.network_config_["head"] == "multilabel"
+    assert clf.network_config_.head == "multilabel"
     truth = MultiLabelBinarizer(classes=clf.classes_).fit_transform(tags_test)
     proba = clf.predict_proba(X_test)
     assert proba.shape == (60, 2) and not np.allclose(proba.sum(axis=1), 1.0)

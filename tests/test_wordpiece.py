@@ -98,7 +98,7 @@ def built(name):
     from skbert.encoders import resolve_encoder
 
     spec = resolve_encoder(name)
-    preprocessor, _ = spec.handles()
+    preprocessor, _ = spec.materialize()
     return Encoder(
         preprocessor, Path(preprocessor).parent / "vocab.txt", spec.lower_case
     )
@@ -153,7 +153,7 @@ def reference(encoder, segments, max_seq_length):
     """What skbert's TF path gives: `Packer` on the preprocessor SavedModel."""
     import tensorflow as tf
 
-    from skbert.model import SEGMENT_NAMES
+    from skbert.inputs import SEGMENT_NAMES
 
     texts = {
         name: tf.constant(list(segment), tf.string)
