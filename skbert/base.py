@@ -8,6 +8,7 @@ pickling, `save`, `export`); `BertModelEstimator` adds what the trained ones do
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from numbers import Integral, Real
@@ -104,6 +105,14 @@ validation_fraction : float, default=0.1
         ``n_iter_no_change`` epochs, and keep the best epoch's weights.
     n_iter_no_change : int, default=2
         Patience of early stopping, in epochs.
+    warm_start : bool, default=False
+        When fitted, `fit` trains the fitted network further (``epochs``
+        more, on a new warm-up schedule) instead of starting over, as
+        scikit-learn's MLP estimators do. The targets must fit the network
+        (a classifier: the same ``classes_``; a regressor: the same number
+        of outputs, and ``y`` is scaled as in the first fit), and the
+        network's settings (encoder, ``max_seq_length``, head and its
+        options, ``train_encoder``) the same; `ValueError` otherwise.
     random_state : int, RandomState or None, default=None
         Seed for weight initialisation, dropout and shuffling. An int makes
         fits repeatable: it also seeds Python's, NumPy's and TensorFlow's
@@ -340,17 +349,31 @@ class BertEstimator(BaseEstimator):
         if state.pop("model_", None) is not None:
             state["model_weights_"] = self._network.trained_weights()
         state.pop("_network", None)
+        optimizer = state.pop("_optimizer", None)
+        if optimizer is not None:  # partial_fit's, kept for the next call
+            from skbert.optimization import optimizer_state
+
+            state["_optimizer_state"] = optimizer_state(optimizer)
         return state
 
     def __setstate__(self, state):
         weights = state.pop("model_weights_", None)
+        optimizer_state = state.pop("_optimizer_state", None)
         super().__setstate__(state)
         if weights is not None:
             from skbert.network import build_network
 
             network = build_network(self.network_config_)
             network.set_trained_weights(weights)
-            self._set_network(network)
+            kept = {}
+            if optimizer_state is not None:
+                from skbert.optimization import make_optimizer, set_optimizer_state
+
+                optimizer = make_optimizer(self.learning_rate, self.weight_decay)
+                optimizer.build(network.trained_model.trainable_variables)
+                set_optimizer_state(optimizer, optimizer_state)
+                kept["_optimizer"] = optimizer
+            self._set_network(network, **kept)
 
 
 class BertModelEstimator(BertEstimator):
@@ -373,6 +396,7 @@ class BertModelEstimator(BertEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "distribute_strategy": "no_validation",
         "verbose": ["verbose"],
@@ -399,6 +423,7 @@ class BertModelEstimator(BertEstimator):
         validation_fraction=0.1,
         early_stopping=False,
         n_iter_no_change=2,
+        warm_start=False,
         random_state=None,
         jit_compile=False,
         inference_backend="auto",
@@ -422,6 +447,7 @@ class BertModelEstimator(BertEstimator):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.random_state = random_state
         self.jit_compile = jit_compile
         self.inference_backend = inference_backend
@@ -469,13 +495,26 @@ class BertModelEstimator(BertEstimator):
         return self.head
 
     def _fit_network(
-        self, task, n_outputs, detail, segments, targets, weights, stratify, fitted
+        self,
+        task,
+        n_outputs,
+        detail,
+        segments,
+        targets,
+        weights,
+        stratify,
+        fitted,
+        incremental=False,
     ):
-        """Build the network for `task`, train it, set it and the fitted attributes.
+        """Build (or continue) the network for `task`, train it, set the attributes.
 
-        The attributes (`fitted`, the estimator's own, and the network's) are
-        set together once training has finished, so an interrupted fit leaves
-        the estimator as it was.
+        A fresh fit builds a new network. With ``warm_start`` or `incremental`
+        (`partial_fit`: one epoch at the constant learning rate, the
+        optimizer kept from call to call) a fitted estimator trains its own
+        network further; its weights are put back if training fails. The
+        attributes (`fitted`, the estimator's own, and the network's) are set
+        together once training has finished, so an interrupted fit leaves the
+        estimator as it was.
         """
         from skbert.encoders import resolve_encoder
         from skbert.features import shared_encoder
@@ -498,18 +537,35 @@ class BertModelEstimator(BertEstimator):
             n_outputs=n_outputs,
             head_params=head_params,
         )
+        previous = self._continued(config, incremental)
         with progress.reporting(self.verbose > 0):
-            # Build a generated encoder before seeding: a cold cache draws no numbers.
-            resolve_encoder(config.encoder).materialize()
-            if not self.train_encoder:
-                shared_encoder(config)  # outside any strategy: estimators share it
+            if previous is None:
+                # Build a generated encoder before seeding: a cold cache draws
+                # no numbers.
+                resolve_encoder(config.encoder).materialize()
+                if not self.train_encoder:
+                    shared_encoder(config)  # outside any strategy: estimators share it
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            if previous is not None:  # a new shuffle and dropout for each continuation
+                seed = (seed + self.n_iter_) % (2**31 - 1)
             if self.random_state is not None:
                 seed_everything(seed)
             with _strategy_scope(self.distribute_strategy):
-                network, history = self._train(
-                    config, seed, segments, targets, weights, stratify
+                network, history, optimizer = self._train(
+                    config,
+                    seed,
+                    segments,
+                    targets,
+                    weights,
+                    stratify,
+                    previous,
+                    incremental,
                 )
+        if previous is not None:
+            history = {
+                key: [*self.history_.get(key, []), *values]
+                for key, values in history.items()
+            }
         self._set_network(
             network,
             activation_=network.head.activation,
@@ -517,12 +573,51 @@ class BertModelEstimator(BertEstimator):
             n_iter_=len(history["loss"]),
             n_segments_=config.n_segments,
             network_config_=config,
+            _optimizer=optimizer if incremental else None,
             **fitted,
         )
         return self
 
-    def _train(self, config, seed, segments, targets, weights, stratify):
-        """Build the network of `config` and train it: the network, its history."""
+    def _continued(self, config, incremental):
+        """The fitted network a fit continues (`warm_start`, `partial_fit`), or None.
+
+        `ValueError` if the settings that shape the network changed since.
+        """
+        if not (incremental or self.warm_start) or "model_" not in vars(self):
+            return None
+        how = "partial_fit" if incremental else "warm_start=True"
+        again = "call fit" if incremental else "fit with warm_start=False"
+        if self.model_ is None:
+            raise ValueError(
+                f"{how} trains the fitted network further, and this estimator was "
+                "loaded with backend='onnxruntime', which holds no TensorFlow "
+                "weights; load it with skbert.load(path) to train it."
+            )
+        old = self.network_config_
+        changed = [
+            f"{field.name} ({getattr(old, field.name)!r} -> "
+            f"{getattr(config, field.name)!r})"
+            for field in dataclasses.fields(config)
+            if getattr(old, field.name) != getattr(config, field.name)
+        ]
+        if changed:
+            raise ValueError(
+                f"{how} trains the fitted network further, but what it is built "
+                f"from changed since it was fitted: {'; '.join(changed)}. Set it "
+                f"back, or {again} to start over."
+            )
+        return self._network
+
+    def _train(
+        self, config, seed, segments, targets, weights, stratify, previous, incremental
+    ):
+        """Train `previous` or a new network of `config`: network, history, optimizer.
+
+        `incremental` (`partial_fit`) trains one epoch at the constant learning
+        rate, without early stopping, with the optimizer of the previous call
+        if there was one. A `previous` network (a continued fit) gets its
+        weights (and the kept optimizer its state) back if training fails.
+        """
         from skbert.batching import (
             batches,
             text_lengths,
@@ -531,43 +626,73 @@ class BertModelEstimator(BertEstimator):
         )
         from skbert.model import window_model
         from skbert.network import build_network
+        from skbert.optimization import (
+            make_optimizer,
+            optimizer_state,
+            set_optimizer_state,
+        )
         from skbert.training import train
 
-        network = build_network(config)
+        network = previous if previous is not None else build_network(config)
         windows = self._windows(network, segments)
         examples = segments if windows is None else (windows.texts,)
         what = "encoding " + ("windows" if windows else "texts") + " for training"
         with progress.task(what, len(examples[0])):
-            model, gather = network.training_data(
+            gather = network.training_data(
                 examples, self.batch_size, self.jit_compile, self.inference_backend
             )
+        model = network.trained_model
         lengths = text_lengths(examples)
         if windows is not None:
             # A batch of texts is all their windows; the loss is on pooled logits.
             model = window_model(model, self.window_pooling)
             gather = window_gather(gather, windows)
             lengths = np.add.reduceat(lengths, windows.starts)
+        epochs = 1 if incremental else self.epochs
         index = np.arange(len(targets))
         validation = None
-        if self.early_stopping:
+        if self.early_stopping and not incremental:
             index, held_out = _split(index, self.validation_fraction, stratify, seed)
             held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
             validation = batches(gather, held_out, self.batch_size, targets, weights)
-        orders = training_orders(index, lengths, self.batch_size, self.epochs, seed)
-        history = train(
-            model,
-            network.head.loss,
-            batches(gather, orders, self.batch_size, targets, weights),
-            validation,
-            steps_per_epoch=math.ceil(len(index) / self.batch_size),
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            warmup_ratio=self.warmup_ratio,
-            patience=self.n_iter_no_change if self.early_stopping else None,
-            verbose=self.verbose,
-        )
-        return network, history
+        steps_per_epoch = math.ceil(len(index) / self.batch_size)
+        kept = getattr(self, "_optimizer", None) if previous is not None else None
+        if not incremental:
+            optimizer = make_optimizer(
+                self.learning_rate,
+                self.weight_decay,
+                epochs * steps_per_epoch,
+                self.warmup_ratio,
+            )
+        elif kept is not None:
+            optimizer = kept
+            optimizer.learning_rate = self.learning_rate
+        else:
+            optimizer = make_optimizer(self.learning_rate, self.weight_decay)
+        snapshot = None
+        if previous is not None:
+            state = optimizer_state(optimizer) if optimizer is kept else None
+            snapshot = network.trained_weights(), state
+        orders = training_orders(index, lengths, self.batch_size, epochs, seed)
+        try:
+            history = train(
+                model,
+                network.head.loss,
+                optimizer,
+                batches(gather, orders, self.batch_size, targets, weights),
+                validation,
+                steps_per_epoch=steps_per_epoch,
+                epochs=epochs,
+                patience=self.n_iter_no_change if validation is not None else None,
+                verbose=self.verbose,
+            )
+        except BaseException:
+            if snapshot is not None:
+                network.set_trained_weights(snapshot[0])
+                if snapshot[1] is not None:
+                    set_optimizer_state(kept, snapshot[1])
+            raise
+        return network, history, optimizer
 
 
 def _strategy_scope(strategy):

@@ -16,6 +16,7 @@ from skbert.base import (
     BertModelEstimator,
 )
 from skbert.inputs import (
+    check_classes,
     check_label_array,
     check_labels,
     check_multilabel,
@@ -108,6 +109,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         validation_fraction=0.1,
         early_stopping=False,
         n_iter_no_change=2,
+        warm_start=False,
         random_state=None,
         jit_compile=False,
         inference_backend="auto",
@@ -132,6 +134,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             validation_fraction=validation_fraction,
             early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
             random_state=random_state,
             jit_compile=jit_compile,
             inference_backend=inference_backend,
@@ -165,10 +168,70 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         -------
         self : BertClassifier
         """
+        return self._fit_labels(X, y, sample_weight, None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on texts `X` and labels `y`, going on from the last call.
+
+        The first call builds the network, as `fit` does, for every class
+        in `classes`; later calls train it further. Each call is one pass
+        over its batch at the constant ``learning_rate`` (no warm-up, no
+        early stopping), with AdamW's state kept from call to call (and
+        through pickling, so it works in `dask_ml.model_selection`'s
+        incremental searches). A call that fails or is interrupted leaves
+        the estimator as it was. `fit` starts over (unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : sequence of str, or two-column array-like of str
+            Texts, or sentence pairs.
+        y : array-like of shape (n_samples,), indicator matrix or label sets
+            Labels, all of them in `classes`; one class alone is fine.
+        classes : array-like, optional
+            Every class the classifier will learn; required on the first
+            call (for multi-label targets: every label, or ``range(n)`` for
+            an indicator matrix of ``n`` columns), and if given later, the
+            same.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : BertClassifier
+
+        Examples
+        --------
+        >>> from skbert import BertClassifier
+        >>> clf = BertClassifier("tiny_random_en_uncased", batch_size=4,
+        ...                      learning_rate=3e-3, random_state=0)
+        >>> X, y = ["good film", "bad film"] * 4, ["pos", "neg"] * 4
+        >>> for _ in range(3):
+        ...     clf = clf.partial_fit(X, y, classes=["neg", "pos"])
+        >>> clf.n_iter_, clf.classes_.tolist()
+        (3, ['neg', 'pos'])
+        """
+        fitted = "model_" in vars(self)
+        if classes is None and not fitted:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every "
+                "class the classifier will learn, e.g. classes=np.unique(y_all)."
+            )
+        known = self.classes_ if classes is None else check_classes(classes)
+        if fitted and not _same(known, self.classes_):
+            raise ValueError(
+                f"classes={known.tolist()} differs from the classes of the first "
+                f"call to partial_fit, {self.classes_.tolist()}; call fit to start "
+                "over with new classes."
+            )
+        return self._fit_labels(X, y, sample_weight, known)
+
+    def _fit_labels(self, X, y, sample_weight, known):
+        """Fit (`known` None) or train one more epoch (`partial_fit`'s classes)."""
+        incremental = known is not None
         segments = check_texts(X)
         n = len(segments[0])
         weights = check_sample_weight(sample_weight, n)
-        indicator = check_multilabel(y, n)
+        indicator = check_multilabel(y, n, known)
         if indicator is not None:
             classes, targets = indicator
             if self.class_weight is not None:
@@ -179,12 +242,25 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             task, stratify = "multilabel", None
             detail = f"{len(classes)} labels"
         else:
-            classes, y_index = check_labels(y, n)
+            classes, y_index = check_labels(y, n, known)
             if self.class_weight is not None:
+                if incremental and self.class_weight == "balanced":
+                    raise ValueError(
+                        "class_weight='balanced' weighs classes by their counts in "
+                        "all of y, which partial_fit does not see; pass a dict of "
+                        "weights by class, or sample_weight."
+                    )
                 weights *= _class_weights(self.class_weight, classes, y_index)
             task = "binary" if len(classes) == 2 else "multiclass"
             targets, stratify = y_index.astype(np.float32), y_index
             detail = f"{len(classes)} classes"
+        if self.warm_start and "model_" in vars(self) and not incremental:
+            if not _same(classes, self.classes_):
+                raise ValueError(
+                    "warm_start=True trains the fitted network further, which "
+                    f"predicts the classes {self.classes_.tolist()}, but y has "
+                    f"{classes.tolist()}; fit with warm_start=False to start over."
+                )
         return self._fit_network(
             task,
             len(classes),
@@ -194,6 +270,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             weights,
             stratify,
             {"classes_": classes},
+            incremental=incremental,
         )
 
     def decision_function(self, X) -> np.ndarray:
@@ -276,3 +353,8 @@ def _class_weights(class_weight, classes, y_index) -> np.ndarray:
         )
     by_class = np.array([class_weight.get(c, 1.0) for c in classes.tolist()])
     return by_class[y_index].astype(np.float32)
+
+
+def _same(classes, other) -> bool:
+    """Whether two arrays of class labels hold the same labels in the same order."""
+    return len(classes) == len(other) and classes.tolist() == other.tolist()

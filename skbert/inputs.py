@@ -150,12 +150,14 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def check_multilabel(y, n_samples: int):
+def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
     """``(classes, indicator)`` if `y` is multi-label, else None.
 
     `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
     or a sequence of label collections (set, frozenset, list, tuple). Lists
     of equal length holding only 0 and 1 are rows of an indicator matrix.
+    With `classes` (`partial_fit`'s), the indicator has a column for each of
+    them, and a label outside them is an error.
     """
     if (
         isinstance(y, (list, tuple))
@@ -172,13 +174,19 @@ def check_multilabel(y, n_samples: int):
         if any(label is None for label in labels):
             raise ValueError("y holds None inside a label set; drop it from the set.")
         try:
-            classes = np.unique(np.asarray(labels)) if labels else np.array([])
+            found = np.unique(np.asarray(labels)) if labels else np.array([])
         except TypeError:
             raise ValueError(
                 "the label sets in y mix label types; use one type for all labels."
             ) from None
-        if len(classes) == 0:
-            raise ValueError("y's label sets are all empty; there is nothing to learn.")
+        if classes is None:
+            if len(found) == 0:
+                raise ValueError(
+                    "y's label sets are all empty; there is nothing to learn."
+                )
+            classes = found
+        else:
+            index_in(found, classes)  # the error names labels outside `classes`
         column = {label: i for i, label in enumerate(classes.tolist())}
         indicator = np.zeros((n_samples, len(classes)), dtype=np.float32)
         for row, labels in enumerate(y):
@@ -204,12 +212,54 @@ def check_multilabel(y, n_samples: int):
             "matrix, but it holds values other than 0 and 1. Pass a 1-D array of "
             "class labels, a 0/1 matrix, or a list of label sets."
         )
-    return np.arange(y.shape[1]), y.astype(np.float32)
+    if classes is None:
+        classes = np.arange(y.shape[1])
+    elif len(classes) != y.shape[1]:
+        raise ValueError(
+            f"y is an indicator matrix with {y.shape[1]} columns, and classes has "
+            f"{len(classes)} labels; give one column per label."
+        )
+    return classes, y.astype(np.float32)
 
 
-def check_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(classes, index of each label in classes)``, or raise a clear error."""
+def check_classes(classes) -> np.ndarray:
+    """`partial_fit`'s ``classes``: its distinct labels, sorted, at least two."""
+    if classes is None or isinstance(classes, (str, bytes)):
+        raise ValueError(
+            "classes must list every class the classifier will learn, e.g. "
+            f"classes=np.unique(y_all); got {classes!r}."
+        )
+    classes = list(classes)
+    try:
+        return check_labels(classes, len(classes))[0]
+    except ValueError as exc:
+        raise ValueError(f"In classes: {exc}") from None
+
+
+def index_in(labels, classes: np.ndarray) -> np.ndarray:
+    """The position of each of `labels` in `classes`; `ValueError` for others."""
+    position = {label: i for i, label in enumerate(classes.tolist())}
+    values = np.asarray(labels, dtype=object).tolist()
+    unknown = sorted({v for v in values if v not in position}, key=repr)
+    if unknown:
+        raise ValueError(
+            f"y holds labels that are not in classes: {_short_list(unknown)}; the "
+            f"classes are {_short_list(classes, 10)}. partial_fit learns the "
+            "classes of its first call: list every class there."
+        )
+    return np.array([position[v] for v in values], dtype=np.int64)
+
+
+def check_labels(
+    y, n_samples: int, classes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, index of each label in classes)``, or raise a clear error.
+
+    With `classes` (`partial_fit`'s), `y` may hold any of them, one or more.
+    """
     y = check_label_array(y, n_samples)
+    if classes is not None:
+        return classes, index_in(y, classes)
     try:
         classes, index = np.unique(y, return_inverse=True)
     except TypeError:

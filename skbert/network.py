@@ -170,9 +170,14 @@ class TunedNetwork(Network):
         gather = text_gather(segments, self.packer)
         return predict_sorted(run, gather, text_lengths(segments), batch_size)
 
+    @property
+    def trained_model(self) -> tf_keras.Model:
+        """The model a fit trains: the whole network."""
+        return self.model
+
     def training_data(self, segments, batch_size, jit_compile, backend):
-        """The model a fit trains and the ``gather`` of its inputs."""
-        return self.model, text_gather(segments, self.packer)
+        """The ``gather`` of the inputs of `trained_model` on `segments`."""
+        return text_gather(segments, self.packer)
 
 
 class _FrozenEncoder(Network):
@@ -219,10 +224,14 @@ class FrozenHeadNetwork(_FrozenEncoder):
         lengths = text_lengths(segments)
         return predict_sorted(run, gather, lengths, batch_size, counted=False)
 
+    @property
+    def trained_model(self) -> tf_keras.Model:
+        """The model a fit trains: the head alone."""
+        return self.head_model
+
     def training_data(self, segments, batch_size, jit_compile, backend):
-        """The head alone, and the ``gather`` of the stored features it reads."""
-        gather = self._head_features(segments, batch_size, jit_compile, backend)
-        return self.head_model, gather
+        """The ``gather`` of the stored features the head reads on `segments`."""
+        return self._head_features(segments, batch_size, jit_compile, backend)
 
     def serve(self, ids):
         # The head reads features as the feature store keeps them: the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -57,12 +58,40 @@ class AdamW(tf_keras.optimizers.AdamW):
 
 
 def make_optimizer(
-    learning_rate: float, weight_decay: float, total_steps: int, warmup_ratio: float
+    learning_rate: float,
+    weight_decay: float,
+    total_steps: int | None = None,
+    warmup_ratio: float = 0.0,
 ):
-    """AdamW on the warm-up schedule, with no decay on LayerNorm weights and biases."""
-    schedule = WarmupLinearDecay(
-        learning_rate, total_steps, int(round(warmup_ratio * total_steps))
+    """AdamW with no decay on LayerNorm weights and biases.
+
+    On the warm-up schedule over `total_steps`; at the constant
+    `learning_rate` when `total_steps` is None (an incremental fit, whose end
+    is not known).
+    """
+    if total_steps is not None:
+        warmup_steps = int(round(warmup_ratio * total_steps))
+        learning_rate = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
+    optimizer = AdamW(
+        learning_rate=learning_rate, weight_decay=weight_decay, epsilon=1e-6
     )
-    optimizer = AdamW(learning_rate=schedule, weight_decay=weight_decay, epsilon=1e-6)
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     return optimizer
+
+
+def optimizer_state(optimizer) -> list[np.ndarray]:
+    """The values of `optimizer`'s variables (step count, moments), in order."""
+    return [variable.numpy() for variable in optimizer.variables]
+
+
+def set_optimizer_state(optimizer, state: list[np.ndarray]) -> None:
+    """Put `optimizer_state` values back into a built `optimizer` of the same kind."""
+    variables = optimizer.variables
+    shapes = [tuple(v.shape) for v in variables]
+    if shapes != [value.shape for value in state]:
+        raise ValueError(
+            f"The optimizer state has {len(state)} arrays that do not fit the "
+            f"network's {len(variables)} optimizer variables."
+        )
+    for variable, value in zip(variables, state):
+        variable.assign(value)

@@ -77,16 +77,52 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         -------
         self : BertRegressor
         """
+        return self._fit_targets(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on texts `X` and targets `y`, going on from the last call.
+
+        The first call builds the network, as `fit` does, and scales targets
+        by the mean and deviation of its `y`; later calls train further, with
+        that scaling. Each call is one pass over its batch at the constant
+        ``learning_rate`` (no warm-up, no early stopping), with AdamW's state
+        kept from call to call (and through pickling). A call that fails or
+        is interrupted leaves the estimator as it was.
+
+        Parameters
+        ----------
+        X : sequence of str, or two-column array-like of str
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : BertRegressor
+        """
+        return self._fit_targets(X, y, sample_weight, incremental=True)
+
+    def _fit_targets(self, X, y, sample_weight, incremental):
         segments = check_texts(X)
         n = len(segments[0])
         y = check_targets(y, n)
         weights = check_sample_weight(sample_weight, n)
         targets = y.reshape(n, -1)
-        mean = targets.mean(axis=0)
-        scale = targets.std(axis=0)
-        scale[scale == 0] = 1.0
-        scaled = ((targets - mean) / scale).astype(np.float32)
         n_outputs = targets.shape[1]
+        if (incremental or self.warm_start) and "model_" in vars(self):
+            if n_outputs != self.n_outputs_:
+                raise ValueError(
+                    f"y has {n_outputs} target(s) per text; the fitted network "
+                    f"predicts {self.n_outputs_}. "
+                    + ("Call fit" if incremental else "Fit with warm_start=False")
+                    + " to start over."
+                )
+            mean, scale = self.y_mean_, self.y_scale_  # the network's units
+        else:
+            mean = targets.mean(axis=0)
+            scale = targets.std(axis=0)
+            scale[scale == 0] = 1.0
+        scaled = ((targets - mean) / scale).astype(np.float32)
         fitted = {
             "y_mean_": mean,
             "y_scale_": scale,
@@ -102,6 +138,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
             weights,
             None,
             fitted,
+            incremental=incremental,
         )
 
     def predict(self, X) -> np.ndarray:

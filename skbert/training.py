@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import tf_keras
 
-from skbert.optimization import make_optimizer
-
 
 class EarlyStopping(tf_keras.callbacks.EarlyStopping):
     """Early stopping on ``val_loss`` that always ends on the best epoch's weights."""
@@ -29,30 +27,27 @@ def seed_everything(seed: int) -> None:
 def train(
     model,
     loss,
+    optimizer,
     data,
     validation,
     *,
     steps_per_epoch: int,
     epochs: int,
-    learning_rate: float,
-    weight_decay: float,
-    warmup_ratio: float,
     patience: int | None,
     verbose: int,
 ) -> dict[str, list[float]]:
-    """Compile `model` with AdamW on the warm-up schedule and fit it on `data`.
+    """Fit `model` on `data` with `optimizer` (`make_optimizer`).
 
     `data` yields `steps_per_epoch` batches per epoch, epoch after epoch.
     `validation` (a dataset, or None) drives early stopping when `patience`
-    is set. Returns the per-epoch history as plain floats.
+    is set. A model already compiled with `optimizer` (the previous call of
+    an incremental fit) keeps its traced train step. Returns the per-epoch
+    history as plain floats.
     """
-    steps = epochs * steps_per_epoch
-    model.compile(
-        optimizer=make_optimizer(learning_rate, weight_decay, steps, warmup_ratio),
-        loss=loss,
-    )
+    if getattr(model, "optimizer", None) is not optimizer:
+        model.compile(optimizer=optimizer, loss=loss)
     # Slots made now are not made inside the first step, which then traces once.
-    model.optimizer.build(model.trainable_variables)
+    optimizer.build(model.trainable_variables)
     callbacks = [EarlyStopping(patience)] if patience is not None else []
     history = model.fit(
         data,

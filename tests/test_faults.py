@@ -1,5 +1,6 @@
 """Faults: Ctrl-C in the middle of fit, broken cache entries, leaks, determinism."""
 
+import copy
 import json
 import signal
 from pathlib import Path
@@ -14,8 +15,10 @@ from conftest import TINY, run_python, tiny_classifier
 from skbert.cache import built_encoder_dir
 
 
-def interrupted_fit(clf, X, y, monkeypatch):
-    """Fit `clf`, with a real SIGINT sent at step 2 of its second epoch.
+def interrupted_fit(clf, X, y, monkeypatch, method="fit", at=(1, 1), **fit_params):
+    """Fit `clf`, with a real SIGINT sent at step `at` = (epoch, batch), from 0.
+
+    `method` is ``"fit"`` or ``"partial_fit"`` (one epoch: use ``at=(0, 1)``).
 
     A Keras callback added to the fit sends it, as a terminal does on Ctrl-C:
     the point of interruption is chosen, not found by timing.
@@ -31,7 +34,7 @@ def interrupted_fit(clf, X, y, monkeypatch):
             self.epoch = epoch
 
         def on_train_batch_end(self, batch, logs=None):
-            if not pressed and self.epoch == 1 and batch == 1:
+            if not pressed and (self.epoch, batch) == at:
                 pressed.append((self.epoch, batch))
                 signal.raise_signal(signal.SIGINT)
 
@@ -46,11 +49,11 @@ def interrupted_fit(clf, X, y, monkeypatch):
     clf.set_params(epochs=3, batch_size=4)
     try:
         with pytest.raises(KeyboardInterrupt):
-            clf.fit(X, y)
+            getattr(clf, method)(X, y, **fit_params)
     finally:
         signal.signal(signal.SIGINT, previous)
         monkeypatch.undo()
-    assert pressed == [(1, 1)]
+    assert pressed == [at]
     clf.set_params(epochs=1, batch_size=8)
 
 
@@ -72,6 +75,36 @@ def test_ctrl_c_in_the_middle_of_fit_leaves_the_estimator_as_it_was(toy, monkeyp
 
     clf.fit(X[:48], numbers)
     assert clf.classes_.tolist() == [0, 1] and clf.model_ is not before["model_"]
+
+
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+def test_ctrl_c_in_a_continued_fit_puts_the_weights_and_optimizer_back(
+    toy, monkeypatch, method
+):
+    X, y, X_test, _ = toy
+    # No dropout and a frozen encoder: the same calls give the same weights.
+    clf = tiny_classifier(
+        train_encoder=False, head__dropout=0.0, warm_start=method == "warm_start"
+    )
+    clf.partial_fit(X[:32], y[:32], classes=["neg", "pos"])
+    twin = copy.deepcopy(clf)  # as dask_ml copies an estimator between calls
+    before = vars(clf).copy()
+    proba = clf.predict_proba(X_test)
+    if method == "partial_fit":
+        interrupted_fit(clf, X[32:80], y[32:80], monkeypatch, method, at=(0, 1))
+    else:
+        interrupted_fit(clf, X[32:80], y[32:80], monkeypatch)
+    assert all(vars(clf)[k] is v for k, v in before.items() if k.endswith("_"))
+    np.testing.assert_array_equal(clf.predict_proba(X_test), proba)
+
+    # What comes next is what would have come without the interruption.
+    for estimator in (clf, twin):
+        estimator.partial_fit(X[80:], y[80:])
+    assert clf.n_iter_ == twin.n_iter_ == 2
+    np.testing.assert_allclose(
+        clf.predict_proba(X_test), twin.predict_proba(X_test), atol=1e-6
+    )
+    assert np.abs(clf.predict_proba(X_test) - proba).max() > 1e-3
 
 
 @pytest.fixture

@@ -92,6 +92,39 @@ def test_grid_search_and_partitioned_prediction_on_a_dask_cluster(toy):
         )
 
 
+@pytest.mark.slow
+def test_incremental_search_on_a_dask_cluster(toy):
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster
+    from dask_ml.model_selection import IncrementalSearchCV
+
+    X, y, X_test, y_test = toy
+    texts = da.from_array(np.asarray(X, dtype=object), chunks=40)
+    labels = da.from_array(np.asarray(y, dtype=object), chunks=40)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
+        search = IncrementalSearchCV(
+            tiny_classifier(),
+            {"learning_rate": [1e-5, 3e-3], "head__dropout": [0.0, 0.1]},
+            n_initial_parameters="grid",
+            max_iter=6,
+            test_size=0.25,
+            random_state=0,
+        )
+        search.fit(texts, labels, classes=["neg", "pos"])
+    calls = {h["model_id"]: h["partial_fit_calls"] for h in search.history_}
+    assert len(calls) == 4 and max(calls.values()) > 1, calls
+    best = search.best_estimator_
+    best_id = search.cv_results_["model_id"][search.best_index_]
+    assert best.learning_rate == 3e-3, search.history_
+    assert best.n_iter_ == calls[best_id], search.history_
+    assert best.score(X_test, y_test) > 0.8
+
+
 def _texts_encoded():
     import skbert
 

@@ -1,0 +1,143 @@
+"""Incremental training: ``warm_start`` and ``partial_fit``, on real fits.
+
+Ctrl-C in the middle of either is in ``test_faults.py``.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+
+from conftest import tiny_classifier
+from skbert import BertClassifier, BertRegressor
+
+CLASSES = ["neg", "pos"]
+#: A head on the frozen encoder, without dropout: fast, and repeatable call by call.
+FROZEN = dict(train_encoder=False, head__dropout=0.0)
+
+
+def weights(estimator):
+    return [w.copy() for w in estimator.model_.get_weights()]
+
+
+def largest_change(before, after):
+    return max(np.abs(a - b).max() for a, b in zip(before, after))
+
+
+def test_warm_start_trains_the_fitted_weights_further(toy):
+    X, y, _, _ = toy
+    clf = tiny_classifier(**FROZEN, epochs=2).fit(X[:64], y[:64])
+    fitted = weights(clf)
+    # At a vanishing learning rate, a fit moves the weights it starts from
+    # by almost nothing: the ones it was given, or new ones.
+    clf.set_params(warm_start=True, epochs=1, learning_rate=1e-9)
+    clf.fit(X[64:128], y[64:128])
+    assert largest_change(fitted, weights(clf)) < 1e-6
+    assert clf.n_iter_ == len(clf.history_["loss"]) == 3
+
+    clf.set_params(warm_start=False)
+    clf.fit(X[64:128], y[64:128])
+    assert largest_change(fitted, weights(clf)) > 1e-3
+    assert clf.n_iter_ == len(clf.history_["loss"]) == 1
+
+
+def test_warm_start_refuses_other_classes_and_settings_and_changes_nothing(toy):
+    X, y, _, _ = toy
+    clf = tiny_classifier(**FROZEN, epochs=1, warm_start=True).fit(X[:32], y[:32])
+    fitted, history = weights(clf), clf.history_
+    numbers = (y[:32] == "pos").astype(int)
+    with pytest.raises(ValueError, match=r"predicts the classes \['neg', 'pos'\], but"):
+        clf.fit(X[:32], numbers)
+    clf.set_params(max_seq_length=8)
+    with pytest.raises(ValueError, match=r"max_seq_length \(16 -> 8\).*warm_start=F"):
+        clf.fit(X[:32], y[:32])
+    clf.set_params(max_seq_length=16, head__dropout=0.5)
+    with pytest.raises(ValueError, match=r"head_params \(\{'dropout': 0.0\} ->"):
+        clf.fit(X[:32], y[:32])
+    assert clf.history_ is history and largest_change(fitted, weights(clf)) == 0
+
+
+def test_partial_fit_learns_call_by_call(toy):
+    X, y, X_test, y_test = toy
+    clf = tiny_classifier()
+    for _ in range(6):
+        clf.partial_fit(X, y, classes=CLASSES)
+    loss = clf.history_["loss"]
+    assert clf.n_iter_ == len(loss) == 6
+    assert loss[-1] < 0.5 * loss[0], loss
+    assert clf.score(X_test, y_test) > 0.8
+
+
+def test_partial_fit_keeps_the_optimizer_state_through_a_copy(toy):
+    X, y, X_test, _ = toy
+    clf = tiny_classifier(**FROZEN, learning_rate=3e-2)
+    clf.partial_fit(X[:64], y[:64], classes=CLASSES)
+    twin = copy.deepcopy(clf)  # pickled and rebuilt, as dask_ml does between calls
+    start = clf.predict_proba(X_test)
+    for estimator in (clf, twin):
+        estimator.partial_fit(X[64:], y[64:])
+    np.testing.assert_allclose(
+        twin.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-6
+    )
+    assert np.abs(clf.predict_proba(X_test) - start).max() > 1e-3
+
+
+def test_partial_fit_asks_for_its_classes_once_and_holds_to_them(toy):
+    X, y, _, _ = toy
+    clf = tiny_classifier(**FROZEN)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X[:16], y[:16])
+    with pytest.raises(ValueError, match=r"not in classes: 'pos'; the classes are"):
+        clf.partial_fit(X[:16], y[:16], classes=["neg", "other"])
+    with pytest.raises(ValueError, match=r"In classes: y has one class \('neg'\)"):
+        clf.partial_fit(X[:16], y[:16], classes=["neg"])
+    assert "model_" not in vars(clf)
+
+    # A batch of one class is fine once the classes are known.
+    negative = np.flatnonzero(y == "neg")[:8]
+    clf.partial_fit([X[i] for i in negative], y[negative], classes=CLASSES)
+    assert clf.classes_.tolist() == CLASSES and clf.n_iter_ == 1
+    with pytest.raises(ValueError, match=r"differs from the classes of the first"):
+        clf.partial_fit(X[:16], y[:16], classes=["neg", "pos", "other"])
+    clf.set_params(class_weight="balanced")
+    with pytest.raises(ValueError, match="class_weight='balanced' weighs"):
+        clf.partial_fit(X[:16], y[:16])
+    clf.set_params(class_weight={"pos": 2.0})
+    clf.partial_fit(X[:16], y[:16])
+    assert clf.n_iter_ == 2
+
+
+def test_partial_fit_with_label_sets_has_a_column_for_every_label(toy):
+    X, y, _, _ = toy
+    tags = [{"good"} if label == "pos" else set() for label in y[:32]]
+    clf = BertClassifier("tiny_random_en_uncased", **FROZEN, max_seq_length=16)
+    clf.partial_fit(X[:32], tags, classes=["bad", "good", "long"])
+    assert clf.classes_.tolist() == ["bad", "good", "long"]
+    assert clf.predict_proba(X[:5]).shape == clf.predict(X[:5]).shape == (5, 3)
+    with pytest.raises(ValueError, match="not in classes: 'short'"):
+        clf.partial_fit(X[:2], [{"short"}, set()])
+    with pytest.raises(ValueError, match="indicator matrix with 2 columns, and"):
+        clf.partial_fit(X[:2], np.array([[0, 1], [1, 0]]))
+
+
+def test_regressor_partial_fit_keeps_the_first_calls_scaling(toy):
+    X, y, X_test, y_test = toy
+    stars = np.where(y == "pos", 5.0, 1.0)
+    reg = BertRegressor(
+        "tiny_random_en_uncased",
+        max_seq_length=16,
+        batch_size=8,
+        learning_rate=3e-3,
+        random_state=0,
+    )
+    reg.partial_fit(X[:80], stars[:80])
+    mean = reg.y_mean_.copy()
+    for _ in range(5):
+        reg.partial_fit(X[80:], stars[80:] + 10.0)  # other units: the scaling stays
+    np.testing.assert_array_equal(reg.y_mean_, mean)
+    assert reg.n_iter_ == 6
+    with pytest.raises(ValueError, match=r"y has 2 target\(s\) per text; the fitted"):
+        reg.partial_fit(X[:8], np.c_[stars[:8], stars[:8]])
+    predicted = reg.predict(X_test)
+    expected = np.where(y_test == "pos", 15.0, 11.0)
+    assert np.corrcoef(predicted, expected)[0, 1] > 0.8
