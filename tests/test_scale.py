@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import run_python, tiny_classifier
+from conftest import run_python, sentiment, tiny_classifier
 
 MIRRORED = """
 import sys
@@ -98,9 +98,11 @@ def test_incremental_search_on_a_dask_cluster(toy):
     from dask.distributed import Client, LocalCluster
     from dask_ml.model_selection import IncrementalSearchCV
 
-    X, y, X_test, y_test = toy
-    texts = da.from_array(np.asarray(X, dtype=object), chunks=40)
-    labels = da.from_array(np.asarray(y, dtype=object), chunks=40)
+    _, _, X_test, y_test = toy
+    # dask_ml trains on one chunk per call: chunks of 15 batches learn in a few.
+    X, y = sentiment(480, seed=0)
+    texts = da.from_array(np.asarray(X, dtype=object), chunks=120)
+    labels = da.from_array(np.asarray(y, dtype=object), chunks=120)
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None

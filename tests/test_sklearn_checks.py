@@ -70,12 +70,6 @@ class RowsAsTexts:
         self._row_columns = row_columns(X)
         return super().fit(row_texts(X), y, **fit_params)
 
-    def partial_fit(self, X, y=None, **fit_params):
-        texts = self._rows(X)
-        if getattr(self, "_row_columns", None) is None:
-            self._row_columns = row_columns(X)
-        return super().partial_fit(texts, y, **fit_params)
-
     def _rows(self, X):
         fitted, given = getattr(self, "_row_columns", None), row_columns(X)
         if None not in (fitted, given) and fitted != given:
@@ -84,6 +78,14 @@ class RowsAsTexts:
 
 
 class PredictsRows(RowsAsTexts):
+    """The trained estimators' methods: `partial_fit`, `predict`, `score`."""
+
+    def partial_fit(self, X, y=None, **fit_params):
+        texts = self._rows(X)
+        if getattr(self, "_row_columns", None) is None:
+            self._row_columns = row_columns(X)
+        return super().partial_fit(texts, y, **fit_params)
+
     def predict(self, X):
         return super().predict(self._rows(X))
 
