@@ -9,6 +9,7 @@ it imports never import TensorFlow.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -142,17 +143,29 @@ def quantize(graph: bytes) -> bytes:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    advice = _DropAdvice()  # to pre-process the model first: meant for its authors
+    logging.getLogger().addFilter(advice)
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         source.write_bytes(graph)
-        quantize_dynamic(
-            source,
-            target,
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-            **INT8_SCHEME,
-        )
+        try:
+            quantize_dynamic(
+                source,
+                target,
+                op_types_to_quantize=["MatMul"],
+                weight_type=QuantType.QInt8,
+                **INT8_SCHEME,
+            )
+        finally:
+            logging.getLogger().removeFilter(advice)
         return target.read_bytes()
+
+
+class _DropAdvice(logging.Filter):
+    """Drops onnxruntime's root-logger advice to pre-process before quantizing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Please consider to run pre-proc")
 
 
 #: How `quantize` quantizes (see the user guide's int8 section for why).
