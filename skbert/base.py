@@ -545,7 +545,8 @@ class BertModelEstimator(BertEstimator):
                 resolve_encoder(config.encoder).materialize()
                 if not self.train_encoder:
                     shared_encoder(config)  # outside any strategy: estimators share it
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            split_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            seed = split_seed
             if previous is not None:  # a new shuffle and dropout for each continuation
                 seed = (seed + self.n_iter_) % (2**31 - 1)
             if self.random_state is not None:
@@ -553,7 +554,7 @@ class BertModelEstimator(BertEstimator):
             with _strategy_scope(self.distribute_strategy):
                 network, history, optimizer = self._train(
                     config,
-                    seed,
+                    (split_seed, seed),
                     segments,
                     targets,
                     weights,
@@ -562,9 +563,14 @@ class BertModelEstimator(BertEstimator):
                     incremental,
                 )
         if previous is not None:
+            # Epochs without a validation loss (partial_fit's) have NaN there.
+            before, after = len(self.history_["loss"]), len(history["loss"])
             history = {
-                key: [*self.history_.get(key, []), *values]
-                for key, values in history.items()
+                key: [
+                    *self.history_.get(key, [math.nan] * before),
+                    *history.get(key, [math.nan] * after),
+                ]
+                for key in {**self.history_, **history}
             }
         self._set_network(
             network,
@@ -609,14 +615,18 @@ class BertModelEstimator(BertEstimator):
         return self._network
 
     def _train(
-        self, config, seed, segments, targets, weights, stratify, previous, incremental
+        self, config, seeds, segments, targets, weights, stratify, previous, incremental
     ):
         """Train `previous` or a new network of `config`: network, history, optimizer.
 
+        `seeds` is ``(split, order)``: the validation split's seed stays the
+        same from fit to continued fit, so early stopping never validates on
+        texts an earlier fit trained on; the order's is new for each.
         `incremental` (`partial_fit`) trains one epoch at the constant learning
         rate, without early stopping, with the optimizer of the previous call
         if there was one. A `previous` network (a continued fit) gets its
-        weights (and the kept optimizer its state) back if training fails.
+        weights (and the kept optimizer its state) back if training fails; its
+        ONNX graphs are rebuilt from the new weights when next needed.
         """
         from skbert.batching import (
             batches,
@@ -652,7 +662,9 @@ class BertModelEstimator(BertEstimator):
         index = np.arange(len(targets))
         validation = None
         if self.early_stopping and not incremental:
-            index, held_out = _split(index, self.validation_fraction, stratify, seed)
+            index, held_out = _split(
+                index, self.validation_fraction, stratify, seeds[0]
+            )
             held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
             validation = batches(gather, held_out, self.batch_size, targets, weights)
         steps_per_epoch = math.ceil(len(index) / self.batch_size)
@@ -673,7 +685,7 @@ class BertModelEstimator(BertEstimator):
         if previous is not None:
             state = optimizer_state(optimizer) if optimizer is kept else None
             snapshot = network.trained_weights(), state
-        orders = training_orders(index, lengths, self.batch_size, epochs, seed)
+        orders = training_orders(index, lengths, self.batch_size, epochs, seeds[1])
         try:
             history = train(
                 model,
@@ -692,6 +704,8 @@ class BertModelEstimator(BertEstimator):
                 if snapshot[1] is not None:
                     set_optimizer_state(kept, snapshot[1])
             raise
+        if previous is not None:
+            network.weights_changed()
         return network, history, optimizer
 
 

@@ -212,14 +212,16 @@ def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
             "matrix, but it holds values other than 0 and 1. Pass a 1-D array of "
             "class labels, a 0/1 matrix, or a list of label sets."
         )
-    if classes is None:
-        classes = np.arange(y.shape[1])
-    elif len(classes) != y.shape[1]:
+    columns = np.arange(y.shape[1])
+    if classes is not None and classes.tolist() != columns.tolist():
+        # Named classes come sorted, so they could not say which column is which.
         raise ValueError(
-            f"y is an indicator matrix with {y.shape[1]} columns, and classes has "
-            f"{len(classes)} labels; give one column per label."
+            f"y is an indicator matrix with {y.shape[1]} columns, whose classes are "
+            f"the column numbers {_short_list(columns, 10)}; classes is "
+            f"{_short_list(classes, 10)}. Pass classes=range({y.shape[1]}), or "
+            "give y as label sets to name the labels."
         )
-    return classes, y.astype(np.float32)
+    return columns, y.astype(np.float32)
 
 
 def check_classes(classes) -> np.ndarray:

@@ -79,6 +79,10 @@ class Network:
         """The ONNX graphs that prediction runs."""
         return self.onnx
 
+    def weights_changed(self) -> None:
+        """Forget the ONNX graphs: they hold the weights as they were."""
+        self._onnx = None
+
     def backend(self, requested: str) -> str:
         """The backend that runs predictions when `requested` is asked for."""
         return choose_backend(self, requested)

@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from conftest import tiny_classifier
+from conftest import TINY, tiny_classifier
 from skbert import BertClassifier, BertRegressor
 
 CLASSES = ["neg", "pos"]
@@ -116,8 +116,41 @@ def test_partial_fit_with_label_sets_has_a_column_for_every_label(toy):
     assert clf.predict_proba(X[:5]).shape == clf.predict(X[:5]).shape == (5, 3)
     with pytest.raises(ValueError, match="not in classes: 'short'"):
         clf.partial_fit(X[:2], [{"short"}, set()])
-    with pytest.raises(ValueError, match="indicator matrix with 2 columns, and"):
+    with pytest.raises(ValueError, match=r"indicator matrix with 2 columns, whose"):
         clf.partial_fit(X[:2], np.array([[0, 1], [1, 0]]))
+    # An indicator's classes are its column numbers: names could be misread.
+    with pytest.raises(ValueError, match="is 'bad', 'good'. Pass classes=range"):
+        BertClassifier(TINY).partial_fit(X[:2], [[0, 1], [1, 0]], ["good", "bad"])
+    indicator = np.array([[1, 0, 1], [0, 1, 0]] * 4)
+    clf = BertClassifier(TINY, **FROZEN, max_seq_length=16)
+    clf.partial_fit(X[:8], indicator, classes=range(3))
+    assert clf.classes_.tolist() == [0, 1, 2]
+
+
+def test_continued_training_predicts_with_its_new_weights(toy):
+    X, y, X_test, _ = toy
+    clf = tiny_classifier(epochs=1)  # fine-tuned: predicts on ONNX Runtime
+    clf.partial_fit(X, y, classes=CLASSES)
+    first = clf.predict_proba(X_test)
+    clf.partial_fit(X, y)
+    second = clf.predict_proba(X_test)
+    assert clf.inference_backend_ == "onnxruntime"
+    assert np.abs(second - first).max() > 1e-3
+    clf.set_params(inference_backend="tensorflow")
+    np.testing.assert_allclose(clf.predict_proba(X_test), second, atol=1e-5)
+
+
+def test_early_stopping_history_lines_up_across_continued_fits(toy):
+    X, y, _, _ = toy
+    clf = tiny_classifier(**FROZEN, epochs=2, early_stopping=True, n_iter_no_change=5)
+    clf.fit(X, y)
+    held_out = clf.history_["val_loss"]
+    clf.partial_fit(X[:32], y[:32])
+    clf.set_params(warm_start=True).fit(X, y)
+    history = clf.history_
+    assert len(history["loss"]) == len(history["val_loss"]) == clf.n_iter_ == 5
+    assert history["val_loss"][:2] == held_out and np.isnan(history["val_loss"][2])
+    assert not np.isnan(history["val_loss"][3:]).any()
 
 
 def test_regressor_partial_fit_keeps_the_first_calls_scaling(toy):
