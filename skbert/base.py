@@ -584,12 +584,16 @@ class BertModelEstimator(BertEstimator):
         )
         return self
 
+    def _continues(self, incremental: bool) -> bool:
+        """Whether a fit trains the fitted network further, not a new one."""
+        return (incremental or self.warm_start) and "model_" in vars(self)
+
     def _continued(self, config, incremental):
         """The fitted network a fit continues (`warm_start`, `partial_fit`), or None.
 
         `ValueError` if the settings that shape the network changed since.
         """
-        if not (incremental or self.warm_start) or "model_" not in vars(self):
+        if not self._continues(incremental):
             return None
         how = "partial_fit" if incremental else "warm_start=True"
         again = "call fit" if incremental else "fit with warm_start=False"

@@ -254,13 +254,13 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             task = "binary" if len(classes) == 2 else "multiclass"
             targets, stratify = y_index.astype(np.float32), y_index
             detail = f"{len(classes)} classes"
-        if self.warm_start and "model_" in vars(self) and not incremental:
-            if not _same(classes, self.classes_):
-                raise ValueError(
-                    "warm_start=True trains the fitted network further, which "
-                    f"predicts the classes {self.classes_.tolist()}, but y has "
-                    f"{classes.tolist()}; fit with warm_start=False to start over."
-                )
+        # partial_fit has held its classes to the fitted ones already.
+        if self._continues(incremental) and not _same(classes, self.classes_):
+            raise ValueError(
+                "warm_start=True trains the fitted network further, which "
+                f"predicts the classes {self.classes_.tolist()}, but y has "
+                f"{classes.tolist()}; fit with warm_start=False to start over."
+            )
         return self._fit_network(
             task,
             len(classes),
@@ -357,4 +357,4 @@ def _class_weights(class_weight, classes, y_index) -> np.ndarray:
 
 def _same(classes, other) -> bool:
     """Whether two arrays of class labels hold the same labels in the same order."""
-    return len(classes) == len(other) and classes.tolist() == other.tolist()
+    return classes.tolist() == other.tolist()

@@ -156,8 +156,9 @@ def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
     `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
     or a sequence of label collections (set, frozenset, list, tuple). Lists
     of equal length holding only 0 and 1 are rows of an indicator matrix.
-    With `classes` (`partial_fit`'s), the indicator has a column for each of
-    them, and a label outside them is an error.
+    With `classes` (`partial_fit`'s), label sets get a column for each of
+    them (a label outside them is an error), and an indicator matrix's
+    classes must be its column numbers.
     """
     if (
         isinstance(y, (list, tuple))

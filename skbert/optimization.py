@@ -48,8 +48,8 @@ class AdamW(tf_keras.optimizers.AdamW):
     The update of each variable is TensorFlow's fused Adam kernel (one pass
     over weight, moments and gradient) instead of tf_keras' dozen separate
     ops and temporaries: the same arithmetic (weights agree to float32
-    rounding), and on MiniLM about 40 ms less per step, most of it on the
-    11.7 M-weight word-embedding table.
+    rounding), and faster, most of all on the 11.7 M-weight word-embedding
+    table of MiniLM (``benchmarks/finetune_phases.py`` measures a step).
 
     With one replica the sum changes nothing, yet tf_keras computes it with a
     `tf.custom_gradient`, which registers a gradient function for good at every

@@ -109,7 +109,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         weights = check_sample_weight(sample_weight, n)
         targets = y.reshape(n, -1)
         n_outputs = targets.shape[1]
-        if (incremental or self.warm_start) and "model_" in vars(self):
+        if self._continues(incremental):
             if n_outputs != self.n_outputs_:
                 raise ValueError(
                     f"y has {n_outputs} target(s) per text; the fitted network "
