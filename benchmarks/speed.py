@@ -658,6 +658,15 @@ def print_tables(records: list[dict]) -> None:
         print("\nSST-2 dev accuracy after the fine-tuning cases")
         for system, value in tuned.items():
             print(f"  {system:17} {value:.4f}")
+    whole = by.get(("finetune:whole_fit", "skbert", None))
+    for peer in peers:
+        loop = by.get(("finetune:first_epoch", peer, None))
+        if whole and loop and whole["epochs"] == 1:
+            print(
+                f"\nskbert's whole fit (loading, tracing, the epoch) against "
+                f"{peer}'s training loop alone: {whole['value']:.1f} vs "
+                f"{loop['value']:.1f} examples/s, {ratio(whole, loop):.2f}x"
+            )
 
 
 def main() -> None:

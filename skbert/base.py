@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skbert import progress
 from skbert.config import NetworkConfig
+from skbert.inputs import about, check_sample_weight, check_texts
 from skbert.plugins import get_head, list_heads
 from skbert.runtime import BACKENDS
 from skbert.windows import LONG_TEXTS, WINDOW_POOLINGS
@@ -99,7 +100,8 @@ default="auto"
 
 TRAINING_PARAMETERS_END = f"""\
 validation_fraction : float, default=0.1
-        Share of the training data held out to decide early stopping.
+        Share of the training data held out to decide early stopping
+        (unless `fit` is given ``X_val`` and ``y_val``).
     early_stopping : bool, default=False
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and keep the best epoch's weights.
@@ -150,7 +152,11 @@ model_ : tf_keras.Model
         The backend predictions run on: ``"onnxruntime"``,
         ``"onnxruntime-int8"`` or ``"tensorflow"``.
     history_ : dict
-        Per-epoch ``loss`` (and ``val_loss`` with early stopping).
+        Per-epoch ``loss``; with a validation set (``X_val`` and ``y_val``
+        given to `fit`, or early stopping's held-out share) also
+        ``val_loss``, and ``score`` and ``val_score``: the estimator's
+        `score` (accuracy, or R²) on the training batches (as trained,
+        dropout on) and on the validation set.
     n_iter_ : int
         Epochs run.
     n_segments_ : int
@@ -505,8 +511,12 @@ class BertModelEstimator(BertEstimator):
         stratify,
         fitted,
         incremental=False,
+        validation=None,
     ):
         """Build (or continue) the network for `task`, train it, set the attributes.
+
+        `validation` is ``(segments, targets, weights)`` of the texts given
+        as ``X_val``, encoded as the training ones, or None.
 
         A fresh fit builds a new network. With ``warm_start`` or `incremental`
         (`partial_fit`: one epoch at the constant learning rate, the
@@ -538,6 +548,13 @@ class BertModelEstimator(BertEstimator):
             head_params=head_params,
         )
         previous = self._continued(config, incremental)
+        n_validation = 0
+        if validation is not None:  # trained on the first rows, validated on these
+            val_segments, val_targets, val_weights = validation
+            n_validation = len(val_targets)
+            segments = tuple(map(np.concatenate, zip(segments, val_segments)))
+            targets = np.concatenate([targets, val_targets])
+            weights = np.concatenate([weights, val_weights])
         with progress.reporting(self.verbose > 0):
             if previous is None:
                 # Build a generated encoder before seeding: a cold cache draws
@@ -561,6 +578,7 @@ class BertModelEstimator(BertEstimator):
                     stratify,
                     previous,
                     incremental,
+                    n_validation,
                 )
         if previous is not None:
             # Epochs without a validation loss (partial_fit's) have NaN there.
@@ -618,14 +636,48 @@ class BertModelEstimator(BertEstimator):
             )
         return self._network
 
+    def _held_out(self, n_segments, X_val, y_val, sample_weight_val):
+        """``(segments, weights)`` of `fit`'s ``X_val``, checked, or None.
+
+        `ValueError` unless ``X_val`` and ``y_val`` come together.
+        """
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val weighs X_val and y_val; pass them too, or "
+                    "drop it."
+                )
+            return None
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(
+                f"{given} is given without {missing}; pass both, or neither."
+            )
+        with about("X_val"):
+            segments = check_texts(X_val, n_segments=n_segments)
+        with about("sample_weight_val"):
+            weights = check_sample_weight(sample_weight_val, len(segments[0]))
+        return segments, weights
+
     def _train(
-        self, config, seeds, segments, targets, weights, stratify, previous, incremental
+        self,
+        config,
+        seeds,
+        segments,
+        targets,
+        weights,
+        stratify,
+        previous,
+        incremental,
+        n_validation,
     ):
         """Train `previous` or a new network of `config`: network, history, optimizer.
 
         `seeds` is ``(split, order)``: the validation split's seed stays the
         same from fit to continued fit, so early stopping never validates on
         texts an earlier fit trained on; the order's is new for each.
+        The last `n_validation` examples are the validation set given to
+        `fit`; without them, early stopping holds out a share of the rest.
         `incremental` (`partial_fit`) trains one epoch at the constant learning
         rate, without early stopping, with the optimizer of the previous call
         if there was one. A `previous` network (a continued fit) gets its
@@ -645,6 +697,7 @@ class BertModelEstimator(BertEstimator):
             optimizer_state,
             set_optimizer_state,
         )
+        from skbert.tasks import output_task
         from skbert.training import train
 
         network = previous if previous is not None else build_network(config)
@@ -663,14 +716,18 @@ class BertModelEstimator(BertEstimator):
             gather = window_gather(gather, windows)
             lengths = np.add.reduceat(lengths, windows.starts)
         epochs = 1 if incremental else self.epochs
-        index = np.arange(len(targets))
-        validation = None
-        if self.early_stopping and not incremental:
+        index = np.arange(len(targets) - n_validation)
+        held_out = validation = metric = None
+        if n_validation:
+            held_out = np.arange(len(index), len(targets))
+        elif self.early_stopping and not incremental:
             index, held_out = _split(
                 index, self.validation_fraction, stratify, seeds[0]
             )
+        if held_out is not None:
             held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
             validation = batches(gather, held_out, self.batch_size, targets, weights)
+            metric = output_task(config.task, network.head.activation).score_metric()
         steps_per_epoch = math.ceil(len(index) / self.batch_size)
         kept = getattr(self, "_optimizer", None) if previous is not None else None
         if not incremental:
@@ -697,9 +754,14 @@ class BertModelEstimator(BertEstimator):
                 optimizer,
                 batches(gather, orders, self.batch_size, targets, weights),
                 validation,
+                metric,
                 steps_per_epoch=steps_per_epoch,
                 epochs=epochs,
-                patience=self.n_iter_no_change if validation is not None else None,
+                patience=(
+                    self.n_iter_no_change
+                    if self.early_stopping and validation is not None
+                    else None
+                ),
                 verbose=self.verbose,
             )
         except BaseException:

@@ -16,6 +16,7 @@ from skbert.base import (
     BertModelEstimator,
 )
 from skbert.inputs import (
+    about,
     check_classes,
     check_label_array,
     check_labels,
@@ -150,7 +151,16 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fine-tune the encoder and head on texts `X` and labels `y`.
 
         Parameters
@@ -163,12 +173,33 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             (n_samples, n_labels) or a list of sets (lists, tuples) of labels.
         sample_weight : array-like of shape (n_samples,), optional
             Per-example weights of the loss.
+        X_val, y_val : texts and labels, optional
+            A validation set, in the forms of `X` and `y`, with labels among
+            those of `y`. It is evaluated after each epoch (``val_loss``
+            and ``val_score`` in ``history_``) and, with
+            ``early_stopping=True``, decides when to stop, in place of the
+            ``validation_fraction`` held out of `X`; the model never trains
+            on it. ``class_weight`` does not weigh it.
+        sample_weight_val : array-like of shape (n_val,), optional
+            Weights of the validation loss.
 
         Returns
         -------
         self : BertClassifier
+
+        Examples
+        --------
+        >>> from skbert import BertClassifier
+        >>> clf = BertClassifier("tiny_random_en_uncased", epochs=2, batch_size=4,
+        ...                      learning_rate=3e-3, random_state=0)
+        >>> X, y = ["good film", "bad film"] * 4, ["pos", "neg"] * 4
+        >>> clf = clf.fit(X, y, X_val=["good", "bad"], y_val=["pos", "neg"])
+        >>> sorted(clf.history_), len(clf.history_["val_score"])
+        (['loss', 'score', 'val_loss', 'val_score'], 2)
         """
-        return self._fit_labels(X, y, sample_weight, None)
+        return self._fit_labels(
+            X, y, sample_weight, None, (X_val, y_val, sample_weight_val)
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -225,8 +256,11 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             )
         return self._fit_labels(X, y, sample_weight, known)
 
-    def _fit_labels(self, X, y, sample_weight, known):
-        """Fit (`known` None) or train one more epoch (`partial_fit`'s classes)."""
+    def _fit_labels(self, X, y, sample_weight, known, validation=(None, None, None)):
+        """Fit (`known` None) or train one more epoch (`partial_fit`'s classes).
+
+        `validation` is `fit`'s ``(X_val, y_val, sample_weight_val)``.
+        """
         incremental = known is not None
         segments = check_texts(X)
         n = len(segments[0])
@@ -261,6 +295,23 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
                 f"predicts the classes {self.classes_.tolist()}, but y has "
                 f"{classes.tolist()}; fit with warm_start=False to start over."
             )
+        held_out = self._held_out(len(segments), *validation)
+        if held_out is not None:
+            val_segments, val_weights = held_out
+            n_val, remedy = len(val_weights), "Validation labels must be among y's."
+            with about("y_val"):
+                if indicator is None:
+                    _, val_index = check_labels(validation[1], n_val, classes, remedy)
+                    val_targets = val_index.astype(np.float32)
+                else:
+                    found = check_multilabel(validation[1], n_val, classes, remedy)
+                    if found is None:
+                        raise ValueError(
+                            "y is multi-label, so y_val must be too: label sets, "
+                            "or an indicator matrix with y's columns."
+                        )
+                    val_targets = found[1]
+            held_out = val_segments, val_targets, val_weights
         return self._fit_network(
             task,
             len(classes),
@@ -271,6 +322,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             stratify,
             {"classes_": classes},
             incremental=incremental,
+            validation=held_out,
         )
 
     def decision_function(self, X) -> np.ndarray:

@@ -10,6 +10,7 @@ what is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Iterable, Sized
@@ -21,6 +22,27 @@ from sklearn.utils.multiclass import check_classification_targets
 Segments = tuple[np.ndarray, ...]
 #: What the network calls the segments of an example, in order.
 SEGMENT_NAMES = ("text_a", "text_b")
+#: How to fix labels outside partial_fit's classes.
+PARTIAL_FIT_CLASSES = (
+    "partial_fit learns the classes of its first call: list every class there."
+)
+
+
+@contextlib.contextmanager
+def about(name: str):
+    """Prefix the `ValueError` or `TypeError` raised in the block with `name`.
+
+    Examples
+    --------
+    >>> with about("X_val"):
+    ...     check_texts("one text")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: In X_val: X must be a sequence of texts, not a single string...
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"In {name}: {exc}") from None
 
 
 def _no_columns(shape: tuple) -> None:
@@ -150,7 +172,12 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
+def check_multilabel(
+    y,
+    n_samples: int,
+    classes: np.ndarray | None = None,
+    remedy: str = PARTIAL_FIT_CLASSES,
+):
     """``(classes, indicator)`` if `y` is multi-label, else None.
 
     `y` is multi-label when it is a 2-D 0/1 matrix with more than one column
@@ -158,7 +185,8 @@ def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
     of equal length holding only 0 and 1 are rows of an indicator matrix.
     With `classes` (`partial_fit`'s), label sets get a column for each of
     them (a label outside them is an error), and an indicator matrix's
-    classes must be its column numbers.
+    classes must be its column numbers. `remedy` ends the error about
+    labels outside `classes`.
     """
     if (
         isinstance(y, (list, tuple))
@@ -187,7 +215,7 @@ def check_multilabel(y, n_samples: int, classes: np.ndarray | None = None):
                 )
             classes = found
         else:
-            index_in(found, classes)  # the error names labels outside `classes`
+            index_in(found, classes, remedy)  # names labels outside `classes`
         column = {label: i for i, label in enumerate(classes.tolist())}
         indicator = np.zeros((n_samples, len(classes)), dtype=np.float32)
         for row, labels in enumerate(y):
@@ -239,30 +267,36 @@ def check_classes(classes) -> np.ndarray:
         raise ValueError(f"In classes: {exc}") from None
 
 
-def index_in(labels, classes: np.ndarray) -> np.ndarray:
-    """The position of each of `labels` in `classes`; `ValueError` for others."""
+def index_in(labels, classes: np.ndarray, remedy: str) -> np.ndarray:
+    """The position of each of `labels` in `classes`; `ValueError` for others.
+
+    The error names the labels outside `classes` and ends with `remedy`.
+    """
     position = {label: i for i, label in enumerate(classes.tolist())}
     values = np.asarray(labels, dtype=object).tolist()
     unknown = sorted({v for v in values if v not in position}, key=repr)
     if unknown:
         raise ValueError(
             f"y holds labels that are not in classes: {_short_list(unknown)}; the "
-            f"classes are {_short_list(classes, 10)}. partial_fit learns the "
-            "classes of its first call: list every class there."
+            f"classes are {_short_list(classes, 10)}. {remedy}"
         )
     return np.array([position[v] for v in values], dtype=np.int64)
 
 
 def check_labels(
-    y, n_samples: int, classes: np.ndarray | None = None
+    y,
+    n_samples: int,
+    classes: np.ndarray | None = None,
+    remedy: str = PARTIAL_FIT_CLASSES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(classes, index of each label in classes)``, or raise a clear error.
 
-    With `classes` (`partial_fit`'s), `y` may hold any of them, one or more.
+    With `classes` (`partial_fit`'s), `y` may hold any of them, one or more;
+    `remedy` ends the error about others.
     """
     y = check_label_array(y, n_samples)
     if classes is not None:
-        return classes, index_in(y, classes)
+        return classes, index_in(y, classes, remedy)
     try:
         classes, index = np.unique(y, return_inverse=True)
     except TypeError:

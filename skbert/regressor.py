@@ -12,7 +12,7 @@ from skbert.base import (
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
 )
-from skbert.inputs import check_sample_weight, check_targets, check_texts
+from skbert.inputs import about, check_sample_weight, check_targets, check_texts
 
 
 class BertRegressor(RegressorMixin, BertModelEstimator):
@@ -61,7 +61,16 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fine-tune the encoder and head on texts `X` and targets `y`.
 
         Parameters
@@ -72,12 +81,23 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
             Real-valued targets.
         sample_weight : array-like of shape (n_samples,), optional
             Per-example weights of the loss.
+        X_val, y_val : texts and targets, optional
+            A validation set, in the forms of `X` and `y`. It is evaluated
+            after each epoch (``val_loss`` on the scaled targets, and
+            ``val_score``, R², in ``history_``) and, with
+            ``early_stopping=True``, decides when to stop, in place of the
+            ``validation_fraction`` held out of `X`; the model never trains
+            on it.
+        sample_weight_val : array-like of shape (n_val,), optional
+            Weights of the validation loss.
 
         Returns
         -------
         self : BertRegressor
         """
-        return self._fit_targets(X, y, sample_weight, incremental=False)
+        return self._fit_targets(
+            X, y, sample_weight, False, (X_val, y_val, sample_weight_val)
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -102,7 +122,9 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
         """
         return self._fit_targets(X, y, sample_weight, incremental=True)
 
-    def _fit_targets(self, X, y, sample_weight, incremental):
+    def _fit_targets(
+        self, X, y, sample_weight, incremental, validation=(None, None, None)
+    ):
         segments = check_texts(X)
         n = len(segments[0])
         y = check_targets(y, n)
@@ -129,6 +151,19 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
             "n_outputs_": n_outputs,
             "y_ndim_": y.ndim,
         }
+        held_out = self._held_out(len(segments), *validation)
+        if held_out is not None:
+            val_segments, val_weights = held_out
+            with about("y_val"):
+                val_y = check_targets(validation[1], len(val_weights))
+                val_y = val_y.reshape(len(val_y), -1)
+                if val_y.shape[1] != n_outputs:
+                    raise ValueError(
+                        f"y_val has {val_y.shape[1]} target(s) per text, y has "
+                        f"{n_outputs}; give it the same targets."
+                    )
+            val_targets = ((val_y - mean) / scale).astype(np.float32)
+            held_out = val_segments, val_targets, val_weights
         return self._fit_network(
             "regression",
             n_outputs,
@@ -139,6 +174,7 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
             None,
             fitted,
             incremental=incremental,
+            validation=held_out,
         )
 
     def predict(self, X) -> np.ndarray:

@@ -50,6 +50,34 @@ class Task:
         loss = getattr(tf_keras.losses, self.loss_class)
         return loss() if self.name == "regression" else loss(from_logits=True)
 
+    def score_metric(self):
+        """A new Keras metric on logits named ``score``: the estimator's `score`.
+
+        Accuracy (of whole label sets, for multi-label targets), or R²
+        averaged over the targets for regression (the same on scaled
+        targets). Unweighted, like scikit-learn's `score` without weights.
+        """
+        import tensorflow as tf
+        import tf_keras
+
+        if self.name == "regression":
+            return tf_keras.metrics.R2Score(name="score")
+        name = self.name
+
+        def hits(y_true, logits):
+            if name == "multiclass":
+                labels = tf.cast(tf.reshape(y_true, [-1]), tf.int64)
+                right = tf.equal(labels, tf.argmax(logits, axis=-1))
+            elif name == "binary":
+                right = tf.equal(
+                    tf.reshape(y_true, [-1]) > 0.5, tf.reshape(logits, [-1]) > 0
+                )
+            else:
+                right = tf.reduce_all(tf.equal(y_true > 0.5, logits > 0), axis=-1)
+            return tf.cast(right, tf.float32)
+
+        return tf_keras.metrics.MeanMetricWrapper(hits, name="score")
+
     def decision(self, logits: np.ndarray) -> np.ndarray:
         """Scores as scikit-learn's ``decision_function`` gives them.
 

@@ -30,6 +30,7 @@ def train(
     optimizer,
     data,
     validation,
+    metric,
     *,
     steps_per_epoch: int,
     epochs: int,
@@ -39,13 +40,16 @@ def train(
     """Fit `model` on `data` with `optimizer` (`make_optimizer`).
 
     `data` yields `steps_per_epoch` batches per epoch, epoch after epoch.
-    `validation` (a dataset, or None) drives early stopping when `patience`
-    is set. A model already compiled with `optimizer` (the previous call of
-    an incremental fit) keeps its traced train step. Returns the per-epoch
-    history as plain floats.
+    `validation` (a dataset, or None) is evaluated after each epoch, and
+    drives early stopping when `patience` is set. `metric` (a Keras metric
+    named ``score``, or None) is tracked on both. A model already compiled
+    with `optimizer` (the previous call of an incremental fit) keeps its
+    traced train step. Returns the per-epoch history as plain floats.
     """
     if getattr(model, "optimizer", None) is not optimizer:
-        model.compile(optimizer=optimizer, loss=loss)
+        model.compile(
+            optimizer=optimizer, loss=loss, metrics=None if metric is None else [metric]
+        )
     # Slots made now are not made inside the first step, which then traces once.
     optimizer.build(model.trainable_variables)
     callbacks = [EarlyStopping(patience)] if patience is not None else []

@@ -233,3 +233,34 @@ def test_batches_are_padded_to_their_longest_text(fitted):
     one = fitted.predict_proba(["the film was good"])
     both = fitted.predict_proba(["the film was good", "a much longer text " * 5])
     np.testing.assert_allclose(one[0], both[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_validation_set_is_scored_each_epoch_and_never_trained_on(toy):
+    X, y, X_val, y_val = toy
+    plain = tiny_classifier(epochs=3).fit(X, y)
+    # Early stopping that never stops: it would hold out part of X, but
+    # validates on X_val instead, so the model trains on all of X, as `plain`.
+    clf = tiny_classifier(epochs=3, early_stopping=True, n_iter_no_change=5)
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert clf.n_iter_ == 3 and sorted(clf.history_) == [
+        "loss",
+        "score",
+        "val_loss",
+        "val_score",
+    ]
+    for a, b in zip(plain.model_.get_weights(), clf.model_.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert clf.history_["loss"] == pytest.approx(plain.history_["loss"], rel=1e-5)
+    assert clf.history_["val_score"][-1] == pytest.approx(clf.score(X_val, y_val))
+    assert clf.history_["val_score"][-1] > clf.history_["val_score"][0]
+
+
+def test_early_stopping_on_a_given_validation_set_keeps_its_best_epoch(toy):
+    X, y, X_val, y_val = toy
+    flipped = np.where(y_val == "pos", "neg", "pos")  # learning X worsens these
+    clf = tiny_classifier(epochs=10, early_stopping=True, n_iter_no_change=2)
+    clf.fit(X, y, X_val=X_val, y_val=flipped)
+    val_loss, val_score = clf.history_["val_loss"], clf.history_["val_score"]
+    best = int(np.argmin(val_loss))
+    assert clf.n_iter_ == best + 1 + 2 < 10
+    assert clf.score(X_val, flipped) == pytest.approx(val_score[best])

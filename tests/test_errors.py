@@ -165,3 +165,49 @@ def test_a_failed_fit_keeps_the_previous_model(fitted, toy):
 def test_hub_preset_downloads_and_fits():
     clf = BertClassifier("bert_tiny_en_uncased", epochs=1, max_seq_length=16)
     assert clf.fit(X2 * 8, [0, 1] * 8).predict(X2).shape == (2,)
+
+
+@pytest.mark.parametrize(
+    "estimator, y, validation, message",
+    [
+        ("clf", [0, 1], {"X_val": X2}, "X_val is given without y_val"),
+        ("clf", [0, 1], {"y_val": [0, 1]}, "y_val is given without X_val"),
+        ("clf", [0, 1], {"sample_weight_val": [1, 1]}, "sample_weight_val weighs"),
+        ("clf", [0, 1], {"X_val": "a film", "y_val": [0]}, "In X_val: X must be a"),
+        (
+            "clf",
+            [0, 1],
+            {"X_val": [("a", "b")], "y_val": [0]},
+            "In X_val: X holds sentence pairs, but the estimator was fitted on sin",
+        ),
+        (
+            "clf",
+            [0, 1],
+            {"X_val": X2, "y_val": [0, 2]},
+            r"In y_val: y holds labels that are not in classes: 2; .* among y's\.$",
+        ),
+        (
+            "clf",
+            [{"a"}, {"b"}],
+            {"X_val": X2, "y_val": ["a", "b"]},
+            "In y_val: y is multi-label, so y_val must be too",
+        ),
+        ("clf", [0, 1], {"X_val": X2, "y_val": [0]}, "In y_val: X has 2 texts but y"),
+        (
+            "clf",
+            [0, 1],
+            {"X_val": X2, "y_val": [0, 1], "sample_weight_val": [1]},
+            r"In sample_weight_val: sample_weight has shape \(1,\)",
+        ),
+        (
+            "reg",
+            [0.0, 1.0],
+            {"X_val": X2, "y_val": [[0.0, 1.0], [1.0, 0.0]]},
+            "In y_val: y_val has 2 target.s. per text, y has 1",
+        ),
+    ],
+)
+def test_bad_validation_set(estimator, y, validation, message):
+    Estimator = BertClassifier if estimator == "clf" else BertRegressor
+    with pytest.raises((TypeError, ValueError), match=message):
+        Estimator(TINY).fit(X2, y, **validation)

@@ -181,3 +181,19 @@ def test_sequence_head_learns(toy, pooling):
     assert f"{pooling}_pooling" in [
         layer.name for layer in clf.model_.get_layer("head").layers
     ]
+
+
+def test_regressor_validation_score_is_its_r2():
+    X, y = rated(120, seed=0)
+    X_val, y_val = rated(40, seed=1)
+    reg = BertRegressor(
+        TINY,
+        epochs=4,
+        batch_size=8,
+        learning_rate=3e-3,
+        max_seq_length=16,
+        random_state=0,
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    r2 = reg.history_["val_score"]
+    assert len(r2) == 4 and r2[-1] == pytest.approx(reg.score(X_val, y_val), rel=1e-4)
+    assert r2[-1] > 0.5
