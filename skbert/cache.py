@@ -2,10 +2,11 @@
 
 The cache lives in ``$SKBERT_HOME`` (default ``$XDG_CACHE_HOME/skbert``, else
 ``~/.cache/skbert``). An entry is built in a temporary directory beside its
-final place, given a manifest (the sha256 of every file), and renamed into
-place under a file lock, so two processes never build the same entry at once
-and a crash leaves no half-written entry in use. An entry whose manifest is
-missing or does not match its files (half-written, truncated, edited) is
+final place, given a manifest (the cache format and the sha256 of every
+file), and renamed into place under a file lock, so two processes never
+build the same entry at once and a crash leaves no half-written entry in
+use. An entry whose manifest is missing or does not match its files
+(half-written, truncated, edited), or that is in another cache format, is
 rebuilt, with a warning.
 """
 
@@ -26,8 +27,12 @@ from pathlib import Path
 from skbert import progress
 
 HOME_ENV = "SKBERT_HOME"
-#: The manifest: ``{relative path: sha256}`` of every other file of the entry.
+#: The manifest: ``{"format": FORMAT, "files": {relative path: sha256}}``,
+#: every other file of the entry.
 _MANIFEST = ".complete"
+#: What entries hold. 2: encoders saved with their call functions only (1:
+#: Keras' save, with every layer's functions, slower to load).
+FORMAT = 2
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*")
 #: Entries verified in this process, with the sizes and times they had then.
 _verified: dict[Path, tuple] = {}
@@ -82,7 +87,8 @@ def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
         progress.note(f"building encoder {key} into {target} (once: it is cached)")
         try:
             build(tmp)
-            manifest = {name: file_sha256(tmp / name) for name in _files(tmp)}
+            files = {name: file_sha256(tmp / name) for name in _files(tmp)}
+            manifest = {"format": FORMAT, "files": files}
             (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=0))
             if target.exists():
                 shutil.rmtree(target)
@@ -119,6 +125,10 @@ def _problem(entry: Path) -> str | None:
         manifest = json.loads((entry / _MANIFEST).read_text())
     except (OSError, ValueError):
         return "incomplete (no manifest)"
+    if not isinstance(manifest, dict) or manifest.get("format", 1) != FORMAT:
+        found = manifest.get("format", 1) if isinstance(manifest, dict) else "?"
+        return f"in cache format {found}, not {FORMAT}"
+    manifest = manifest.get("files")
     files = _files(entry)
     if not isinstance(manifest, dict) or sorted(manifest) != files:
         return "incomplete (its files differ from its manifest)"

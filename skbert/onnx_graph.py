@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from skbert.modeling.config import BertConfig
+from skbert.modeling.config import CONFIG_ASSET, BertConfig
 from skbert.runtime import NotExportable
 
 OPSET = 18
@@ -128,15 +128,22 @@ class GraphBuilder:
 def encoder_config(saved_model_dir: str | Path) -> tuple[BertConfig, str]:
     """The `BertConfig` and pooling of an encoder SavedModel skbert exported.
 
-    Read from the Keras metadata the SavedModel carries; `NotExportable` for
-    an encoder that skbert did not write.
+    Read from its config asset or, for an encoder that an older skbert
+    wrote with Keras' save, from the Keras metadata; `NotExportable` for an
+    encoder that skbert did not write.
     """
     from tf_keras.protobuf import saved_metadata_pb2
 
+    asset = Path(saved_model_dir) / "assets" / CONFIG_ASSET
+    if asset.is_file():
+        config = json.loads(asset.read_text(encoding="utf-8"))
+        pooling = config.pop("pooling")
+        return BertConfig.from_dict(config), pooling
     path = Path(saved_model_dir) / "keras_metadata.pb"
     if not path.is_file():
         raise NotExportable(
-            f"{saved_model_dir} is not an encoder skbert wrote (no Keras metadata)."
+            f"{saved_model_dir} is not an encoder skbert wrote (no config asset, no "
+            "Keras metadata)."
         )
     metadata = saved_metadata_pb2.SavedMetadata()
     metadata.ParseFromString(path.read_bytes())

@@ -135,7 +135,12 @@ def test_a_half_written_or_changed_cache_entry_is_rebuilt(tiny_entry, home):
     entry = built_encoder_dir("tiny", build)
     assert built_encoder_dir("tiny", build) == entry and len(builds) == 1
     manifest = json.loads((entry / ".complete").read_text())
-    assert "encoder/saved_model.pb" in manifest
+    assert manifest["format"] == 2 and "encoder/saved_model.pb" in manifest["files"]
+
+    # An entry an older skbert wrote (format 1: a flat manifest) is rebuilt.
+    (entry / ".complete").write_text(json.dumps(manifest["files"]))
+    with pytest.warns(UserWarning, match="in cache format 1, not 2; rebuilding"):
+        built_encoder_dir("tiny", build)
 
     (entry / ".complete").unlink()  # a crash before the manifest was written
     with pytest.warns(UserWarning, match="incomplete .no manifest.; rebuilding"):
@@ -149,7 +154,7 @@ def test_a_half_written_or_changed_cache_entry_is_rebuilt(tiny_entry, home):
     (entry / "encoder" / "planted.py").write_text("raise SystemExit('ran')\n")
     with pytest.warns(UserWarning, match="files differ from its manifest"):
         built_encoder_dir("tiny", build)
-    assert len(builds) == 4
+    assert len(builds) == 5
     assert sorted(p.name for p in (home / "encoders").iterdir()) == [
         ".tiny.lock",
         "tiny",

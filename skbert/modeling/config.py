@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+#: The asset of an encoder SavedModel skbert writes: its `BertConfig` and pooling.
+CONFIG_ASSET = "skbert_bert.json"
+
 
 @dataclasses.dataclass(frozen=True)
 class BertConfig:

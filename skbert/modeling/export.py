@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import tensorflow as tf
-import tf_keras
 
 from skbert.modeling.bert import BertNetwork
+from skbert.modeling.config import CONFIG_ASSET
 from skbert.modeling.preprocess import BertPreprocessor, save_preprocessor
 from skbert.specs import ENCODER_DIR, PREPROCESS_DIR
 
@@ -40,10 +43,35 @@ def export_hub_models(
     shutil.copyfile(vocab_file, vocab)
     preprocessor = BertPreprocessor(vocab, lower_case=lower_case)
     save_preprocessor(preprocessor, out / PREPROCESS_DIR)
-    # A functional wrapper saves the call for any batch size and sequence length.
-    inputs = {
-        name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
-        for name in INPUT_NAMES
-    }
-    hub_model = tf_keras.Model(inputs, network(inputs))
-    hub_model.save(out / ENCODER_DIR, include_optimizer=False, save_format="tf")
+    save_encoder(network, out / ENCODER_DIR)
+
+
+def save_encoder(network: BertNetwork, path: Path) -> None:
+    """Save `network` as a TF Hub reusable SavedModel at `path`.
+
+    It holds what ``hub.KerasLayer`` uses and nothing else: ``__call__``
+    (inputs of any batch size and length, ``training`` True or False), the
+    variables (named as in `network`), no regularization losses, and the
+    config as the asset `CONFIG_ASSET`. Keras' own save would add every
+    layer's functions, which a load then spends seconds restoring.
+    """
+    spec = {name: tf.TensorSpec([None, None], tf.int32, name) for name in INPUT_NAMES}
+    network({name: tf.zeros([1, 1], tf.int32) for name in INPUT_NAMES})  # build
+
+    @tf.function
+    def call(inputs, training=False):
+        return network(inputs, training=training)
+
+    for training in (False, True):
+        call.get_concrete_function(spec, training=training)
+    config = {**dataclasses.asdict(network.config), "pooling": network.pooling}
+    with tempfile.TemporaryDirectory() as tmp:
+        asset = Path(tmp) / CONFIG_ASSET
+        asset.write_text(json.dumps(config, indent=1))
+        module = tf.__internal__.tracking.AutoTrackable()
+        module.variables = list(network.variables)
+        module.trainable_variables = list(network.trainable_variables)
+        module.regularization_losses = []
+        module.config = tf.saved_model.Asset(str(asset))
+        module.__call__ = call
+        tf.saved_model.save(module, str(path))
