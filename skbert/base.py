@@ -79,6 +79,11 @@ max_seq_length : int, default=128
         Decoupled weight decay of AdamW; LayerNorm weights and biases are exempt.
     warmup_ratio : float, default=0.1
         Share of the training steps over which the learning rate rises from 0.
+    layer_decay : float, default=1.0
+        Layer-wise learning-rate decay: the head (and pooler) train at
+        ``learning_rate``, the encoder's top block at ``learning_rate *
+        layer_decay``, each block below at ``layer_decay`` times the rate of
+        the one above, the embeddings lowest. 1 trains all at one rate.
     train_encoder : bool, default=True
         Fine-tune the encoder's weights too; False trains the head only."""
 
@@ -375,7 +380,9 @@ class BertEstimator(BaseEstimator):
             if optimizer_state is not None:
                 from skbert.optimization import make_optimizer, set_optimizer_state
 
-                optimizer = make_optimizer(self.learning_rate, self.weight_decay)
+                optimizer = make_optimizer(
+                    self.learning_rate, self.weight_decay, layer_decay=self.layer_decay
+                )
                 optimizer.build(network.trained_model.trainable_variables)
                 set_optimizer_state(optimizer, optimizer_state)
                 kept["_optimizer"] = optimizer
@@ -398,6 +405,7 @@ class BertModelEstimator(BertEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
+        "layer_decay": [Interval(Real, 0, 1, closed="right")],
         "train_encoder": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "early_stopping": ["boolean"],
@@ -425,6 +433,7 @@ class BertModelEstimator(BertEstimator):
         learning_rate=3e-5,
         weight_decay=0.01,
         warmup_ratio=0.1,
+        layer_decay=1.0,
         train_encoder=True,
         validation_fraction=0.1,
         early_stopping=False,
@@ -449,6 +458,7 @@ class BertModelEstimator(BertEstimator):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
+        self.layer_decay = layer_decay
         self.train_encoder = train_encoder
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
@@ -736,12 +746,15 @@ class BertModelEstimator(BertEstimator):
                 self.weight_decay,
                 epochs * steps_per_epoch,
                 self.warmup_ratio,
+                self.layer_decay,
             )
         elif kept is not None:
             optimizer = kept
             optimizer.learning_rate = self.learning_rate
         else:
-            optimizer = make_optimizer(self.learning_rate, self.weight_decay)
+            optimizer = make_optimizer(
+                self.learning_rate, self.weight_decay, layer_decay=self.layer_decay
+            )
         snapshot = None
         if previous is not None:
             state = optimizer_state(optimizer) if optimizer is kept else None

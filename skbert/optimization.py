@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
 #: Weights excluded from weight decay, as in the original BERT recipe.
 NO_DECAY = ("LayerNorm", "layer_norm", "bias")
+#: A transformer block's weights (skbert's ``encoder/layer_3/``, TF Hub's
+#: ``transformer/layer_3/``), and the embeddings below the first block.
+_BLOCK = re.compile(r"/layer_(\d+)/")
+_EMBEDDING = re.compile(r"embedding")
+
+
+def layer_scales(names: list[str], decay: float) -> list[float]:
+    """Learning-rate factors of layer-wise decay, by variable name.
+
+    The weights above the encoder's blocks (the head, the pooler) get 1,
+    the top block `decay`, the one below it ``decay**2``, and so on down to
+    the embeddings, ``decay**(n_blocks + 1)``. Names with no block number
+    and no embedding count as above the blocks.
+
+    Examples
+    --------
+    >>> names = ["bert/embeddings/word_embeddings/embeddings:0",
+    ...          "bert/encoder/layer_0/attention/query/kernel:0",
+    ...          "bert/encoder/layer_1/output/dense/kernel:0", "head/kernel:0"]
+    >>> layer_scales(names, 0.5)
+    [0.125, 0.25, 0.5, 1.0]
+    """
+    blocks = [_BLOCK.search(name) for name in names]
+    n_blocks = 1 + max((int(b[1]) for b in blocks if b), default=-1)
+    depths = [
+        int(block[1]) + 1 if block else 0 if _EMBEDDING.search(name) else n_blocks + 1
+        for name, block in zip(names, blocks)
+    ]
+    return [decay ** (n_blocks + 1 - depth) for depth in depths]
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -57,6 +88,37 @@ class AdamW(tf_keras.optimizers.AdamW):
     per fit of the tiny encoder's head, more with the encoder).
     """
 
+    def __init__(self, *args, layer_decay: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layer_decay = layer_decay
+        self._scales: dict = {}
+
+    def build(self, var_list):
+        super().build(var_list)
+        names = [variable.name for variable in var_list]
+        scales = layer_scales(names, self.layer_decay)
+        self._scales = {self._var_key(v): scale for v, scale in zip(var_list, scales)}
+
+    def _rate(self, variable):
+        """The learning rate of `variable`: the schedule's, times its layer's scale."""
+        scale = self._scales.get(self._var_key(variable), 1.0)
+        return tf.cast(self.learning_rate, variable.dtype) * scale
+
+    def _apply_weight_decay(self, variables):
+        # tf_keras' decoupled decay, at each weight's own rate.
+        def apply(distribution, variables):
+            def decay(variable):
+                if self._use_weight_decay(variable):
+                    rate = tf.cast(self.weight_decay, variable.dtype)
+                    variable.assign_sub(variable * rate * self._rate(variable))
+
+            for variable in variables:
+                distribution.extended.update(variable, decay, group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            apply, self._distribution_strategy, variables
+        )
+
     def aggregate_gradients(self, grads_and_vars):
         if tf.distribute.has_strategy():
             return super().aggregate_gradients(grads_and_vars)
@@ -73,7 +135,7 @@ class AdamW(tf_keras.optimizers.AdamW):
             v=self._velocities[index].handle,
             beta1_power=tf.pow(beta_1, step),
             beta2_power=tf.pow(beta_2, step),
-            lr=tf.cast(self.learning_rate, dtype),
+            lr=self._rate(variable),
             beta1=beta_1,
             beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype),
@@ -89,18 +151,23 @@ def make_optimizer(
     weight_decay: float,
     total_steps: int | None = None,
     warmup_ratio: float = 0.0,
+    layer_decay: float = 1.0,
 ):
     """AdamW with no decay on LayerNorm weights and biases.
 
     On the warm-up schedule over `total_steps`; at the constant
     `learning_rate` when `total_steps` is None (an incremental fit, whose end
-    is not known).
+    is not known). `layer_decay` below 1 gives lower blocks of the encoder
+    lower rates (`layer_scales`).
     """
     if total_steps is not None:
         warmup_steps = int(round(warmup_ratio * total_steps))
         learning_rate = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
     optimizer = AdamW(
-        learning_rate=learning_rate, weight_decay=weight_decay, epsilon=1e-6
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        epsilon=1e-6,
+        layer_decay=layer_decay,
     )
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     return optimizer

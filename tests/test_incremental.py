@@ -174,3 +174,38 @@ def test_regressor_partial_fit_keeps_the_first_calls_scaling(toy):
     predicted = reg.predict(X_test)
     expected = np.where(y_test == "pos", 15.0, 11.0)
     assert np.corrcoef(predicted, expected)[0, 1] > 0.8
+
+
+def test_layer_decay_moves_lower_blocks_less(toy):
+    import re
+
+    X, y, _, _ = toy
+
+    def first_step(layer_decay):
+        # One step of 8 texts at a constant rate: Adam's first update is
+        # the rate times the gradient's sign, so each weight's move is its rate.
+        clf = tiny_classifier(batch_size=8, learning_rate=1e-3, layer_decay=layer_decay)
+        clf.partial_fit(X[:8], y[:8], classes=CLASSES)
+        encoder = clf.model_.get_layer("encoder")
+        return {v.name: v.numpy() for v in encoder.weights}, weights(clf)
+
+    start = tiny_classifier(epochs=1, learning_rate=1e-12).fit(X[:8], y[:8])
+    before = {v.name: v.numpy() for v in start.model_.get_layer("encoder").weights}
+    plain, plain_all = first_step(1.0)
+    decayed, decayed_all = first_step(0.5)
+    # Two blocks: block 1 at 0.5, block 0 at 0.25, the embeddings at 0.125.
+    seen = set()
+    for name, value in before.items():
+        block = re.search(r"/layer_(\d)/", name)
+        scale = 0.5 ** (2 - int(block[1])) if block else 0.125
+        if "pooler" in name:
+            scale = 1.0
+        moved = plain[name] - value
+        if "key/bias" in name:  # attention is blind to it: no gradient
+            continue
+        assert np.abs(moved).max() > 1e-4, name
+        np.testing.assert_allclose(decayed[name] - value, scale * moved, atol=2e-6)
+        seen.add(scale)
+    assert seen >= {0.125, 0.25, 0.5}
+    # The head trains at the full rate either way.
+    np.testing.assert_allclose(decayed_all[-1], plain_all[-1], atol=1e-6)

@@ -6,19 +6,25 @@ import tf_keras
 
 from skbert.optimization import NO_DECAY, AdamW, WarmupLinearDecay
 
+NAMES = ("table", "kernel", "bias")
 
-def three_steps(optimizer):
-    """Weights after three steps of `optimizer` on a dense and an embedding table.
 
-    The table's gradients are sparse (`tf.IndexedSlices`) with a repeated
-    row, as an embedding lookup gives; a bias is exempt from weight decay.
+def three_steps(*optimizers, names=NAMES):
+    """Weights after three steps of `optimizers` on a dense and an embedding table.
+
+    One optimizer updates all three weights; three update one each. The
+    table's gradients are sparse (`tf.IndexedSlices`) with a repeated row,
+    as an embedding lookup gives; a bias is exempt from weight decay.
     """
     rng = np.random.default_rng(0)
-    table = tf.Variable(rng.normal(size=(50, 8)).astype(np.float32), name="table")
-    kernel = tf.Variable(rng.normal(size=(8, 3)).astype(np.float32), name="kernel")
-    bias = tf.Variable(rng.normal(size=(3,)).astype(np.float32), name="bias")
-    variables = [table, kernel, bias]
-    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
+    shapes = [(50, 8), (8, 3), (3,)]
+    variables = [
+        tf.Variable(rng.normal(size=shape).astype(np.float32), name=name)
+        for shape, name in zip(shapes, names)
+    ]
+    table, kernel, bias = variables
+    for optimizer in optimizers:
+        optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     for step in range(3):
         ids = tf.constant([[1, 4, 4, 7], [7, 2, 9, 1 + step]])
         with tf.GradientTape() as tape:
@@ -26,7 +32,11 @@ def three_steps(optimizer):
             loss = tf.reduce_sum(tf.square(pooled @ kernel + bias - 1.0))
         grads = tape.gradient(loss, variables)
         assert isinstance(grads[0], tf.IndexedSlices)
-        optimizer.apply_gradients(zip(grads, variables))
+        if len(optimizers) == 1:
+            optimizers[0].apply_gradients(zip(grads, variables))
+        else:
+            for optimizer, grad, variable in zip(optimizers, grads, variables):
+                optimizer.apply_gradients([(grad, variable)])
     return [v.numpy() for v in variables]
 
 
@@ -42,4 +52,27 @@ def test_fused_update_matches_tf_keras_adamw():
     start = three_steps(AdamW(learning_rate=0.0, **options))
     for mine, theirs, before in zip(ours, reference, start):
         assert np.abs(theirs - before).max() > 1e-3  # the steps moved every weight
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_layer_decay_scales_each_weights_rate_by_its_depth():
+    def schedule(scale=1.0):
+        return WarmupLinearDecay(1e-2 * scale, total_steps=4, warmup_steps=1)
+
+    options = dict(weight_decay=0.1, epsilon=1e-6)
+    # One block: the embeddings train at decay**2, the block at decay, the head at 1.
+    names = ("bert/embeddings/table", "bert/encoder/layer_0/kernel", "head/bias")
+    ours = three_steps(
+        AdamW(learning_rate=schedule(), layer_decay=0.5, **options), names=names
+    )
+    reference = three_steps(
+        *[
+            tf_keras.optimizers.AdamW(learning_rate=schedule(scale), **options)
+            for scale in (0.25, 0.5, 1.0)
+        ]
+    )
+    undecayed = three_steps(AdamW(learning_rate=schedule(), **options), names=names)
+    for mine, plain in zip(ours[:2], undecayed):
+        assert np.abs(plain - mine).max() > 1e-3  # the decay changed these weights
+    for mine, theirs in zip(ours, reference):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
