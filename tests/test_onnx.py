@@ -248,3 +248,28 @@ def test_encoders_built_after_another_bert_in_the_process_export(tmp_path):
         vec = BertVectorizer(tmp_path / name).fit(texts)
         on_onnx, on_tf = both_backends(vec, "transform", texts)
         np.testing.assert_allclose(on_onnx, on_tf, atol=1e-5)
+
+
+def test_an_encoder_an_older_skbert_saved_with_keras_still_runs_on_onnx(tmp_path):
+    import tensorflow as tf
+    import tf_keras
+
+    from skbert.modeling.bert import BertNetwork
+    from skbert.modeling.config import BertConfig
+    from skbert.onnx_graph import encoder_config
+
+    config = BertConfig(
+        vocab_size=30,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+    )
+    network = BertNetwork(config, pooling="mean")
+    inputs = {
+        n: tf_keras.Input(shape=(None,), dtype=tf.int32, name=n)
+        for n in ("input_word_ids", "input_mask", "input_type_ids")
+    }
+    # How skbert saved encoders before cache format 2: Keras' save, no asset.
+    tf_keras.Model(inputs, network(inputs)).save(tmp_path / "old", save_format="tf")
+    assert encoder_config(tmp_path / "old") == (config, "mean")
