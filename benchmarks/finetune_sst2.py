@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--warmup-ratio", type=float, default=0.1)
     parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--layer-decay", type=float, default=1.0)
     args = parser.parse_args()
 
     from skbert import BertClassifier
@@ -48,6 +49,7 @@ def main() -> None:
         learning_rate=args.learning_rate,
         warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay,
+        layer_decay=args.layer_decay,
         max_seq_length=args.max_seq_length,
         random_state=0,
         verbose=2,
@@ -70,6 +72,7 @@ def main() -> None:
         "learning_rate": args.learning_rate,
         "warmup_ratio": args.warmup_ratio,
         "weight_decay": args.weight_decay,
+        "layer_decay": args.layer_decay,
         "dev_examples": len(X_dev),
         "dev_accuracy": round(accuracy, 4),
         "dev_accuracy_by_epoch": [round(v, 4) for v in clf.history_["val_score"]],

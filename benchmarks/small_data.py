@@ -25,8 +25,9 @@ from sst2 import read_sst2, train_subset
 
 
 def read_trec(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read a TREC ``label text`` file (coarse class number, question)."""
-    rows = [line.split(" ", 1) for line in path.read_text().splitlines() if line]
+    """Read a TREC ``label text`` file (coarse class number, question; Latin-1)."""
+    lines = path.read_text(encoding="latin-1").splitlines()
+    rows = [line.split(" ", 1) for line in lines if line]
     return [text for _, text in rows], np.array([int(label) for label, _ in rows])
 
 
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--warmup-ratio", type=float)
     parser.add_argument("--max-seq-length", type=int)
+    parser.add_argument("--layer-decay", type=float)
     args = parser.parse_args()
     settings = {
         key: value
