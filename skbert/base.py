@@ -72,9 +72,11 @@ max_seq_length : int, default=128
         Passes over the training data.
     batch_size : int, default=32
         Examples per training step and per prediction batch.
-    learning_rate : float, default=3e-5
-        Peak learning rate of AdamW (BERT fine-tuning uses 2e-5 to 5e-5; a
-        frozen encoder wants more, e.g. 1e-3).
+    learning_rate : float or "auto", default="auto"
+        Peak learning rate of AdamW. ``"auto"``: 1e-3 with
+        ``train_encoder=False`` (the head alone), else the rate the
+        encoder's preset recommends (1e-4 for the MiniLM presets), else
+        BERT's 3e-5. ``learning_rate_`` tells which was used.
     weight_decay : float, default=0.01
         Decoupled weight decay of AdamW; LayerNorm weights and biases are exempt.
     warmup_ratio : float, default=0.1
@@ -164,6 +166,9 @@ model_ : tf_keras.Model
         dropout on) and on the validation set.
     n_iter_ : int
         Epochs run.
+    learning_rate_ : float
+        The peak learning rate of the last fit (``learning_rate`` with
+        ``"auto"`` resolved).
     n_segments_ : int
         1 when fitted on single texts, 2 on sentence pairs."""
 
@@ -381,7 +386,7 @@ class BertEstimator(BaseEstimator):
                 from skbert.optimization import make_optimizer, set_optimizer_state
 
                 optimizer = make_optimizer(
-                    self.learning_rate, self.weight_decay, layer_decay=self.layer_decay
+                    self.learning_rate_, self.weight_decay, layer_decay=self.layer_decay
                 )
                 optimizer.build(network.trained_model.trainable_variables)
                 set_optimizer_state(optimizer, optimizer_state)
@@ -402,7 +407,10 @@ class BertModelEstimator(BertEstimator):
         **BertEstimator._parameter_constraints,
         "head": [str],
         "epochs": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
         "layer_decay": [Interval(Real, 0, 1, closed="right")],
@@ -430,7 +438,7 @@ class BertModelEstimator(BertEstimator):
         max_windows=16,
         epochs=3,
         batch_size=32,
-        learning_rate=3e-5,
+        learning_rate="auto",
         weight_decay=0.01,
         warmup_ratio=0.1,
         layer_decay=1.0,
@@ -605,6 +613,7 @@ class BertModelEstimator(BertEstimator):
             activation_=network.head.activation,
             history_=history,
             n_iter_=len(history["loss"]),
+            learning_rate_=self._learning_rate(),
             n_segments_=config.n_segments,
             network_config_=config,
             _optimizer=optimizer if incremental else None,
@@ -645,6 +654,16 @@ class BertModelEstimator(BertEstimator):
                 f"back, or {again} to start over."
             )
         return self._network
+
+    def _learning_rate(self) -> float:
+        """``learning_rate``, with ``"auto"`` resolved (see its doc)."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if not self.train_encoder:
+            return 1e-3
+        from skbert.encoders import resolve_encoder
+
+        return resolve_encoder(self.encoder).learning_rate or 3e-5
 
     def _held_out(self, n_segments, X_val, y_val, sample_weight_val):
         """``(segments, weights)`` of `fit`'s ``X_val``, checked, or None.
@@ -740,9 +759,10 @@ class BertModelEstimator(BertEstimator):
             metric = output_task(config.task, network.head.activation).score_metric()
         steps_per_epoch = math.ceil(len(index) / self.batch_size)
         kept = getattr(self, "_optimizer", None) if previous is not None else None
+        rate = self._learning_rate()
         if not incremental:
             optimizer = make_optimizer(
-                self.learning_rate,
+                rate,
                 self.weight_decay,
                 epochs * steps_per_epoch,
                 self.warmup_ratio,
@@ -750,10 +770,10 @@ class BertModelEstimator(BertEstimator):
             )
         elif kept is not None:
             optimizer = kept
-            optimizer.learning_rate = self.learning_rate
+            optimizer.learning_rate = rate
         else:
             optimizer = make_optimizer(
-                self.learning_rate, self.weight_decay, layer_decay=self.layer_decay
+                rate, self.weight_decay, layer_decay=self.layer_decay
             )
         snapshot = None
         if previous is not None:

@@ -102,7 +102,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         max_windows=16,
         epochs=3,
         batch_size=32,
-        learning_rate=3e-5,
+        learning_rate="auto",
         weight_decay=0.01,
         warmup_ratio=0.1,
         layer_decay=1.0,

@@ -304,7 +304,12 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--encoder", default=DEFAULT_ENCODER)
             sub.add_argument("--epochs", type=int, default=3)
             sub.add_argument("--batch-size", type=int, default=32)
-            sub.add_argument("--learning-rate", type=float, default=3e-5)
+            sub.add_argument(
+                "--learning-rate",
+                type=lambda v: v if v == "auto" else float(v),
+                default="auto",
+                help="a number, or auto (the encoder's own; default)",
+            )
             sub.add_argument("--max-seq-length", type=int, default=128)
             sub.add_argument("--freeze-encoder", action="store_true")
             sub.add_argument("--random-state", type=int, default=None)

@@ -45,6 +45,9 @@ class EncoderSpec:
     build : callable, optional
         ``build(out_dir)`` writes ``out_dir/preprocess`` and
         ``out_dir/encoder``; for encoders made locally.
+    learning_rate : float, optional
+        Peak learning rate that fine-tunes it well: what the estimators'
+        ``learning_rate="auto"`` picks. None: BERT's 3e-5.
     revision : str
         For built encoders: names the version of what `build` makes (e.g.
         a checksum of its source weights); a new revision is built anew
@@ -74,6 +77,7 @@ class EncoderSpec:
     max_seq_length: int = 512
     parameters: int | None = None
     build: Callable[[Path], None] | None = None
+    learning_rate: float | None = None
     revision: str = ""
     source: str = ""
 

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+import skbert
 from conftest import TINY, run_python, tiny_classifier
 from skbert import BertClassifier
 
@@ -264,3 +265,15 @@ def test_early_stopping_on_a_given_validation_set_keeps_its_best_epoch(toy):
     best = int(np.argmin(val_loss))
     assert clf.n_iter_ == best + 1 + 2 < 10
     assert clf.score(X_val, flipped) == pytest.approx(val_score[best])
+
+
+def test_auto_learning_rate_is_the_encoders_own(toy):
+    X, y, _, _ = toy
+    fast = dict(epochs=1, max_seq_length=16, random_state=0)
+    head_only = BertClassifier(TINY, train_encoder=False, **fast).fit(X[:16], y[:16])
+    assert head_only.learning_rate == "auto" and head_only.learning_rate_ == 1e-3
+    # The tiny preset recommends no rate: BERT's.
+    assert BertClassifier(TINY, **fast).fit(X[:16], y[:16]).learning_rate_ == 3e-5
+    given = BertClassifier(TINY, learning_rate=5e-4, **fast).fit(X[:16], y[:16])
+    assert given.learning_rate_ == 5e-4
+    assert skbert.get_encoder("minilm_l6_en_uncased").learning_rate == 1e-4
