@@ -124,7 +124,7 @@ def test_clone_and_params():
     assert is_classifier(clf)
     params = clf.get_params()
     assert params["encoder"] == TINY and params["head__dropout"] == 0.3
-    assert params["max_seq_length"] == 128 and params["learning_rate"] == 3e-5
+    assert params["max_seq_length"] == 128 and params["learning_rate"] == "auto"
     twin = clone(clf).set_params(head__dropout=0.2, head__hidden_units=(8,))
     assert twin.head__dropout == 0.2 and clf.head__dropout == 0.3
     assert twin.get_params()["head__hidden_units"] == (8,)
