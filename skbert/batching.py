@@ -167,9 +167,13 @@ def batches(gather, orders, batch_size: int, *arrays):
     data = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
     )
-    return data.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+    # No autotuning: deleting an iterator waits for the autotuner's thread,
+    # which often sleeps on for about 10 s after the last batch. A batch is
+    # cheap to load beside a training step, so two in flight keep up.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    data = data.map(load, num_parallel_calls=2).prefetch(2)
+    return data.with_options(options)
 
 
 def sorted_batches(lengths, batch_size: int):

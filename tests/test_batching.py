@@ -38,6 +38,9 @@ def test_batches_follow_each_epochs_order():
         ([3], [30]),
     ]
     assert isinstance(data, tf.data.Dataset)
+    # Autotuning's thread held up each fit's end by about 10 s, now and then,
+    # as the iterator's deletion waited for it.
+    assert data.options().autotune.enabled is False
 
 
 def test_prediction_order_and_streamed_input_match_the_input(fitted, toy, monkeypatch):
