@@ -586,9 +586,11 @@ class BertModelEstimator(BertEstimator):
                 seed = (seed + self.n_iter_) % (2**31 - 1)
             if self.random_state is not None:
                 seed_everything(seed)
+            rate = self._learning_rate()
             with _strategy_scope(self.distribute_strategy):
                 network, history, optimizer = self._train(
                     config,
+                    rate,
                     (split_seed, seed),
                     segments,
                     targets,
@@ -613,7 +615,7 @@ class BertModelEstimator(BertEstimator):
             activation_=network.head.activation,
             history_=history,
             n_iter_=len(history["loss"]),
-            learning_rate_=self._learning_rate(),
+            learning_rate_=rate,
             n_segments_=config.n_segments,
             network_config_=config,
             _optimizer=optimizer if incremental else None,
@@ -691,6 +693,7 @@ class BertModelEstimator(BertEstimator):
     def _train(
         self,
         config,
+        rate,
         seeds,
         segments,
         targets,
@@ -701,6 +704,8 @@ class BertModelEstimator(BertEstimator):
         n_validation,
     ):
         """Train `previous` or a new network of `config`: network, history, optimizer.
+
+        `rate` is the peak learning rate (`_learning_rate`).
 
         `seeds` is ``(split, order)``: the validation split's seed stays the
         same from fit to continued fit, so early stopping never validates on
@@ -759,7 +764,6 @@ class BertModelEstimator(BertEstimator):
             metric = output_task(config.task, network.head.activation).score_metric()
         steps_per_epoch = math.ceil(len(index) / self.batch_size)
         kept = getattr(self, "_optimizer", None) if previous is not None else None
-        rate = self._learning_rate()
         if not incremental:
             optimizer = make_optimizer(
                 rate,

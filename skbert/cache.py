@@ -125,8 +125,8 @@ def _problem(entry: Path) -> str | None:
         manifest = json.loads((entry / _MANIFEST).read_text())
     except (OSError, ValueError):
         return "incomplete (no manifest)"
-    if not isinstance(manifest, dict) or manifest.get("format", 1) != FORMAT:
-        found = manifest.get("format", 1) if isinstance(manifest, dict) else "?"
+    found = manifest.get("format", 1) if isinstance(manifest, dict) else "?"
+    if found != FORMAT:
         return f"in cache format {found}, not {FORMAT}"
     manifest = manifest.get("files")
     files = _files(entry)

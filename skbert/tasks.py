@@ -62,13 +62,12 @@ class Task:
 
         if self.name == "regression":
             return tf_keras.metrics.R2Score(name="score")
-        name = self.name
 
         def hits(y_true, logits):
-            if name == "multiclass":
+            if self.name == "multiclass":
                 labels = tf.cast(tf.reshape(y_true, [-1]), tf.int64)
                 right = tf.equal(labels, tf.argmax(logits, axis=-1))
-            elif name == "binary":
+            elif self.name == "binary":
                 right = tf.equal(
                     tf.reshape(y_true, [-1]) > 0.5, tf.reshape(logits, [-1]) > 0
                 )
