@@ -17,6 +17,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from skbert.classifier import BertClassifier
 from skbert.encoders import EncoderLoadError
+from skbert.fewshot import BertFewShotClassifier
 from skbert.hookspecs import hookimpl
 from skbert.persistence import ModelFormatError, load
 from skbert.plugins import (
@@ -41,6 +42,7 @@ _LAZY = {
 
 __all__ = [
     "BertClassifier",
+    "BertFewShotClassifier",
     "BertRegressor",
     "BertVectorizer",
     "EncoderLoadError",

@@ -13,6 +13,7 @@ import math
 import os
 from numbers import Integral, Real
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -27,6 +28,15 @@ from skbert.inputs import about, check_sample_weight, check_texts
 from skbert.plugins import get_head, list_heads
 from skbert.runtime import BACKENDS
 from skbert.windows import LONG_TEXTS, WINDOW_POOLINGS
+
+
+class TextData(NamedTuple):
+    """Texts a fit reads, with the targets its loss compares outputs with."""
+
+    segments: tuple
+    targets: np.ndarray
+    weights: np.ndarray
+
 
 HEAD_PREFIX = "head__"
 #: The encoder estimators use unless told otherwise: it needs no network.
@@ -140,6 +150,17 @@ validation_fraction : float, default=0.1
         then the global batch, split among the replicas. A strategy belongs
         to its process, so it is not pickled or saved: an unpickled or loaded
         estimator has None.
+    callbacks : list of tf_keras.callbacks.Callback, optional
+        Keras callbacks (``tf_keras.callbacks.CSVLogger``, ``TensorBoard``,
+        ``ModelCheckpoint``, your own) for every fit, `partial_fit` call and
+        continued fit: they get Keras' epoch and batch events with the logs
+        ``loss`` and, with a validation set, ``val_loss``, ``score`` and
+        ``val_score``, after skbert's early stopping has seen them. A fit
+        uses the objects given and detaches them from the Keras model when
+        it ends, so they pickle with the estimator. `clone` (and so
+        `GridSearchCV` and `cross_val_score`) deep-copies them, as it copies
+        every parameter: each clone's fits go to its own copies, which write
+        to the same paths (a ``CSVLogger`` file is rewritten by each fit).
     verbose : int, default=0
         0 is silent; 1 shows a Keras progress bar per epoch, 2 a line per epoch;
         both show the progress of encoding texts (frozen features,
@@ -199,8 +220,8 @@ class BertEstimator(BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
-    def _outputs(self, X) -> np.ndarray:
-        """Outputs of the fitted network on `X` (float32), in the order of `X`.
+    def _outputs(self, X, network=None) -> np.ndarray:
+        """Outputs of the fitted network (or `network`) on `X` (float32), in order.
 
         `X` may be an iterator (e.g. a generator of texts): it is read
         ``skbert.batching.CHUNK_SIZE`` texts at a time.
@@ -208,11 +229,14 @@ class BertEstimator(BaseEstimator):
         from skbert.batching import chunks
         from skbert.windows import pool_windows
 
-        check_is_fitted(self, "model_")
-        network, backend = self._network, self.inference_backend
-        jit, outputs = self.jit_compile, []
+        if network is None:
+            check_is_fitted(self, "model_")
+            network, n_segments = self._network, self.n_segments_
+        else:
+            n_segments = network.config.n_segments
+        backend, jit, outputs = self.inference_backend, self.jit_compile, []
         with progress.reporting(self.verbose > 0):
-            for segments in chunks(X, self.n_segments_):
+            for segments in chunks(X, n_segments):
                 windows = self._windows(network, segments)
                 if windows is not None:
                     segments = (windows.texts,)
@@ -255,6 +279,59 @@ class BertEstimator(BaseEstimator):
                 f"vocabulary, which skbert cannot read here: {exc} Use "
                 "long_texts='truncate'."
             ) from None
+
+    def _prepare_encoder(self, config) -> None:
+        """Build a generated encoder (before seeding: a cold cache draws no numbers).
+
+        A frozen one is loaded as the process's shared encoder, outside any
+        distribution strategy, so that estimators share it.
+        """
+        from skbert.encoders import resolve_encoder
+        from skbert.features import shared_encoder
+
+        resolve_encoder(config.encoder).materialize()
+        if not config.train_encoder:
+            shared_encoder(config)
+
+    def _seeds(self, continued: bool = False) -> tuple[int, int]:
+        """``(split, order)`` seeds of a fit, the global generators seeded.
+
+        The validation split's seed stays the same from fit to continued fit,
+        so early stopping never validates on texts an earlier fit trained
+        on; the order's (shuffling, dropout) is new for each continuation.
+        """
+        from skbert.training import seed_everything
+
+        split = int(check_random_state(self.random_state).randint(2**31 - 1))
+        order = (split + self.n_iter_) % (2**31 - 1) if continued else split
+        if self.random_state is not None:
+            seed_everything(order)
+        return split, order
+
+    def _training_examples(self, network, data: TextData):
+        """The model a fit trains on `data`, and `data` as its `Examples`.
+
+        With ``long_texts="chunks"`` the model reads all windows of a batch's
+        texts and pools their outputs per text (the loss is on pooled
+        outputs).
+        """
+        from skbert.batching import text_lengths, window_gather
+        from skbert.model import window_model
+        from skbert.training import Examples
+
+        windows = self._windows(network, data.segments)
+        examples = data.segments if windows is None else (windows.texts,)
+        what = "encoding " + ("windows" if windows else "texts") + " for training"
+        with progress.task(what, len(examples[0])):
+            gather = network.training_data(
+                examples, self.batch_size, self.jit_compile, self.inference_backend
+            )
+        model, lengths = network.trained_model, text_lengths(examples)
+        if windows is not None:
+            model = window_model(model, self.window_pooling)
+            gather = window_gather(gather, windows)
+            lengths = np.add.reduceat(lengths, windows.starts)
+        return model, Examples.of(gather, data.targets, data.weights, lengths)
 
     @property
     def inference_backend_(self) -> str:
@@ -421,6 +498,7 @@ class BertModelEstimator(BertEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "distribute_strategy": "no_validation",
+        "callbacks": [list, tuple, None],
         "verbose": ["verbose"],
     }
     #: The head ``head="auto"`` picks, by task.
@@ -451,6 +529,7 @@ class BertModelEstimator(BertEstimator):
         jit_compile=False,
         inference_backend="auto",
         distribute_strategy=None,
+        callbacks=None,
         verbose=0,
         **head_params,
     ):
@@ -476,6 +555,7 @@ class BertModelEstimator(BertEstimator):
         self.jit_compile = jit_compile
         self.inference_backend = inference_backend
         self.distribute_strategy = distribute_strategy
+        self.callbacks = callbacks
         self.verbose = verbose
         self._set_head_params(head_params)
 
@@ -520,21 +600,22 @@ class BertModelEstimator(BertEstimator):
 
     def _fit_network(
         self,
-        task,
-        n_outputs,
-        detail,
-        segments,
-        targets,
-        weights,
-        stratify,
-        fitted,
-        incremental=False,
-        validation=None,
+        task: str,
+        train: TextData,
+        validation: TextData | None = None,
+        *,
+        n_outputs: int,
+        detail: str,
+        fitted: dict,
+        stratify=None,
+        incremental: bool = False,
     ):
         """Build (or continue) the network for `task`, train it, set the attributes.
 
-        `validation` is ``(segments, targets, weights)`` of the texts given
-        as ``X_val``, encoded as the training ones, or None.
+        `train` and `validation` (``X_val``, or None) hold texts encoded as
+        the head's loss reads them; `stratify` (class indices, or None)
+        stratifies early stopping's held-out share; `detail` describes the
+        targets for errors.
 
         A fresh fit builds a new network. With ``warm_start`` or `incremental`
         (`partial_fit`: one epoch at the constant learning rate, the
@@ -544,61 +625,26 @@ class BertModelEstimator(BertEstimator):
         together once training has finished, so an interrupted fit leaves the
         estimator as it was.
         """
-        from skbert.encoders import resolve_encoder
-        from skbert.features import shared_encoder
-        from skbert.training import seed_everything
+        from skbert.network import build_network
 
-        head = self._head_name(task, detail)
-        head_params = {
-            k[len(HEAD_PREFIX) :]: v
-            for k, v in self.get_params(deep=False).items()
-            if k.startswith(HEAD_PREFIX)
-        }
-        get_head(head).check_params(head_params)
-        config = NetworkConfig(
-            encoder=os.fspath(self.encoder),
-            n_segments=len(segments),
-            max_seq_length=self.max_seq_length,
-            train_encoder=self.train_encoder,
-            head=head,
-            task=task,
-            n_outputs=n_outputs,
-            head_params=head_params,
-        )
+        config = self._network_config(task, n_outputs, detail, len(train.segments))
         previous = self._continued(config, incremental)
-        n_validation = 0
-        if validation is not None:  # trained on the first rows, validated on these
-            val_segments, val_targets, val_weights = validation
-            n_validation = len(val_targets)
-            segments = tuple(map(np.concatenate, zip(segments, val_segments)))
-            targets = np.concatenate([targets, val_targets])
-            weights = np.concatenate([weights, val_weights])
         with progress.reporting(self.verbose > 0):
             if previous is None:
-                # Build a generated encoder before seeding: a cold cache draws
-                # no numbers.
-                resolve_encoder(config.encoder).materialize()
-                if not self.train_encoder:
-                    shared_encoder(config)  # outside any strategy: estimators share it
-            split_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-            seed = split_seed
-            if previous is not None:  # a new shuffle and dropout for each continuation
-                seed = (seed + self.n_iter_) % (2**31 - 1)
-            if self.random_state is not None:
-                seed_everything(seed)
+                self._prepare_encoder(config)
+            seeds = self._seeds(continued=previous is not None)
             rate = self._learning_rate()
             with _strategy_scope(self.distribute_strategy):
-                network, history, optimizer = self._train(
-                    config,
+                network = previous if previous is not None else build_network(config)
+                history, optimizer = self._train(
+                    network,
                     rate,
-                    (split_seed, seed),
-                    segments,
-                    targets,
-                    weights,
+                    seeds,
+                    train,
+                    validation,
                     stratify,
-                    previous,
                     incremental,
-                    n_validation,
+                    continued=previous is not None,
                 )
         if previous is not None:
             # Epochs without a validation loss (partial_fit's) have NaN there.
@@ -622,6 +668,26 @@ class BertModelEstimator(BertEstimator):
             **fitted,
         )
         return self
+
+    def _network_config(self, task, n_outputs, detail, n_segments) -> NetworkConfig:
+        """What the network of a fit on `task` targets is built from."""
+        head = self._head_name(task, detail)
+        head_params = {
+            k[len(HEAD_PREFIX) :]: v
+            for k, v in self.get_params(deep=False).items()
+            if k.startswith(HEAD_PREFIX)
+        }
+        get_head(head).check_params(head_params)
+        return NetworkConfig(
+            encoder=os.fspath(self.encoder),
+            n_segments=n_segments,
+            max_seq_length=self.max_seq_length,
+            train_encoder=self.train_encoder,
+            head=head,
+            task=task,
+            n_outputs=n_outputs,
+            head_params=head_params,
+        )
 
     def _continues(self, incremental: bool) -> bool:
         """Whether a fit trains the fitted network further, not a new one."""
@@ -691,114 +757,59 @@ class BertModelEstimator(BertEstimator):
         return segments, weights
 
     def _train(
-        self,
-        config,
-        rate,
-        seeds,
-        segments,
-        targets,
-        weights,
-        stratify,
-        previous,
-        incremental,
-        n_validation,
+        self, network, rate, seeds, train, validation, stratify, incremental, continued
     ):
-        """Train `previous` or a new network of `config`: network, history, optimizer.
+        """Train `network` in stages: its examples, a plan, the optimizer, the loop.
 
-        `rate` is the peak learning rate (`_learning_rate`).
-
-        `seeds` is ``(split, order)``: the validation split's seed stays the
-        same from fit to continued fit, so early stopping never validates on
-        texts an earlier fit trained on; the order's is new for each.
-        The last `n_validation` examples are the validation set given to
-        `fit`; without them, early stopping holds out a share of the rest.
-        `incremental` (`partial_fit`) trains one epoch at the constant learning
-        rate, without early stopping, with the optimizer of the previous call
-        if there was one. A `previous` network (a continued fit) gets its
-        weights (and the kept optimizer its state) back if training fails; its
-        ONNX graphs are rebuilt from the new weights when next needed.
+        `seeds` is ``(split, order)`` (`_seeds`). `validation` is ``X_val``'s
+        `TextData`; without it, early stopping holds out a share of `train`.
+        `incremental` (`partial_fit`) trains one epoch at the constant
+        learning rate, without early stopping, with the optimizer of the
+        previous call if there was one. A `continued` network gets its
+        weights (and the kept optimizer its state) back if training fails;
+        its ONNX graphs are rebuilt from the new weights when next needed.
+        Returns the history and the optimizer.
         """
-        from skbert.batching import (
-            batches,
-            text_lengths,
-            training_orders,
-            window_gather,
-        )
-        from skbert.model import window_model
-        from skbert.network import build_network
-        from skbert.optimization import (
-            make_optimizer,
-            optimizer_state,
-            set_optimizer_state,
-        )
+        from skbert.optimization import optimizer_state, set_optimizer_state
         from skbert.tasks import output_task
-        from skbert.training import train
+        from skbert.training import Supervised, check_callbacks, fit_loop
 
-        network = previous if previous is not None else build_network(config)
-        windows = self._windows(network, segments)
-        examples = segments if windows is None else (windows.texts,)
-        what = "encoding " + ("windows" if windows else "texts") + " for training"
-        with progress.task(what, len(examples[0])):
-            gather = network.training_data(
-                examples, self.batch_size, self.jit_compile, self.inference_backend
-            )
-        model = network.trained_model
-        lengths = text_lengths(examples)
-        if windows is not None:
-            # A batch of texts is all their windows; the loss is on pooled logits.
-            model = window_model(model, self.window_pooling)
-            gather = window_gather(gather, windows)
-            lengths = np.add.reduceat(lengths, windows.starts)
-        epochs = 1 if incremental else self.epochs
-        index = np.arange(len(targets) - n_validation)
-        held_out = validation = metric = None
-        if n_validation:
-            held_out = np.arange(len(index), len(targets))
+        model, examples = self._training_examples(network, train)
+        held_out = None
+        if validation is not None:
+            held_out = self._training_examples(network, validation)[1]
         elif self.early_stopping and not incremental:
-            index, held_out = _split(
-                index, self.validation_fraction, stratify, seeds[0]
+            index, rest = _split(
+                examples.index, self.validation_fraction, stratify, seeds[0]
             )
+            examples, held_out = examples.subset(index), examples.subset(rest)
+        metric = None
         if held_out is not None:
-            held_out = held_out[np.argsort(lengths[held_out], kind="stable")]
-            validation = batches(gather, held_out, self.batch_size, targets, weights)
-            metric = output_task(config.task, network.head.activation).score_metric()
-        steps_per_epoch = math.ceil(len(index) / self.batch_size)
-        kept = getattr(self, "_optimizer", None) if previous is not None else None
-        if not incremental:
-            optimizer = make_optimizer(
-                rate,
-                self.weight_decay,
-                epochs * steps_per_epoch,
-                self.warmup_ratio,
-                self.layer_decay,
-            )
-        elif kept is not None:
-            optimizer = kept
-            optimizer.learning_rate = rate
-        else:
-            optimizer = make_optimizer(
-                rate, self.weight_decay, layer_decay=self.layer_decay
-            )
+            metric = output_task(network.config.task, network.head.activation)
+            metric = metric.score_metric()
+        mode = Supervised(network.head.loss, metric)
+        plan = mode.plan(
+            examples, self.batch_size, 1 if incremental else self.epochs, seeds[1]
+        )
+        kept = getattr(self, "_optimizer", None) if continued else None
+        optimizer = self._optimizer_for(rate, plan, incremental, kept)
         snapshot = None
-        if previous is not None:
+        if continued:
             state = optimizer_state(optimizer) if optimizer is kept else None
             snapshot = network.trained_weights(), state
-        orders = training_orders(index, lengths, self.batch_size, epochs, seeds[1])
+        patience = None
+        if self.early_stopping and held_out is not None:
+            patience = self.n_iter_no_change
         try:
-            history = train(
+            history = fit_loop(
                 model,
-                network.head.loss,
+                mode,
                 optimizer,
-                batches(gather, orders, self.batch_size, targets, weights),
-                validation,
-                metric,
-                steps_per_epoch=steps_per_epoch,
-                epochs=epochs,
-                patience=(
-                    self.n_iter_no_change
-                    if self.early_stopping and validation is not None
-                    else None
-                ),
+                plan,
+                examples,
+                held_out,
+                patience=patience,
+                callbacks=check_callbacks(self.callbacks),
                 verbose=self.verbose,
             )
         except BaseException:
@@ -807,9 +818,29 @@ class BertModelEstimator(BertEstimator):
                 if snapshot[1] is not None:
                     set_optimizer_state(kept, snapshot[1])
             raise
-        if previous is not None:
+        if continued:
             network.weights_changed()
-        return network, history, optimizer
+        return history, optimizer
+
+    def _optimizer_for(self, rate, plan, incremental, kept):
+        """AdamW for `plan`: warm-up and decay over a fit, constant for `partial_fit`.
+
+        `partial_fit` goes on with the optimizer of its previous call (`kept`).
+        """
+        from skbert.optimization import make_optimizer
+
+        if not incremental:
+            return make_optimizer(
+                rate,
+                self.weight_decay,
+                plan.total_steps,
+                self.warmup_ratio,
+                self.layer_decay,
+            )
+        if kept is not None:
+            kept.learning_rate = rate
+            return kept
+        return make_optimizer(rate, self.weight_decay, layer_decay=self.layer_decay)
 
 
 def _strategy_scope(strategy):

@@ -14,6 +14,7 @@ from skbert.base import (
     TRAINING_PARAMETERS,
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
+    TextData,
 )
 from skbert.inputs import (
     about,
@@ -116,6 +117,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
         jit_compile=False,
         inference_backend="auto",
         distribute_strategy=None,
+        callbacks=None,
         verbose=0,
         **head_params,
     ):
@@ -142,6 +144,7 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
             jit_compile=jit_compile,
             inference_backend=inference_backend,
             distribute_strategy=distribute_strategy,
+            callbacks=callbacks,
             verbose=verbose,
             **head_params,
         )
@@ -313,18 +316,16 @@ class BertClassifier(ClassifierMixin, BertModelEstimator):
                             "or an indicator matrix with y's columns."
                         )
                     val_targets = found[1]
-            held_out = val_segments, val_targets, val_weights
+            held_out = TextData(val_segments, val_targets, val_weights)
         return self._fit_network(
             task,
-            len(classes),
-            detail,
-            segments,
-            targets,
-            weights,
-            stratify,
-            {"classes_": classes},
+            TextData(segments, targets, weights),
+            held_out,
+            n_outputs=len(classes),
+            detail=detail,
+            fitted={"classes_": classes},
+            stratify=stratify,
             incremental=incremental,
-            validation=held_out,
         )
 
     def decision_function(self, X) -> np.ndarray:

@@ -6,7 +6,9 @@ fitted estimator keeps as ``network_config_``) into one of:
 - `TunedNetwork`: encoder and head trained together, token ids to logits;
 - `FrozenHeadNetwork`: the process's shared frozen encoder, then a head
   trained on its stored features;
-- `EncoderNetwork`: the shared frozen encoder alone (`BertVectorizer`).
+- `EncoderNetwork`: the shared frozen encoder alone (`BertVectorizer`);
+- `TunedEncoderNetwork`: an encoder trained alone, token ids to its
+  pooling (`BertFewShotClassifier`).
 
 Each kind knows how it predicts and what a fit trains, so the estimators do
 not ask which fields are set.
@@ -151,20 +153,12 @@ class Network:
             )
 
 
-class TunedNetwork(Network):
-    """Encoder and head trained together: token ids to logits.
+class TunedEncoderNetwork(Network):
+    """An encoder trained without a head: token ids to the config's ``pooling``.
 
-    Attributes
-    ----------
-    head : HeadOutput
-        The head's activation and loss.
-    head_model : tf_keras.Model
-        The head alone (a part of `model`): encoder outputs in, logits out.
+    `skbert.BertFewShotClassifier` trains it contrastively, then fits a
+    scikit-learn head on its outputs.
     """
-
-    def __init__(self, config, packer, model, head_model, head):
-        super().__init__(config, packer, model)
-        self.head_model, self.head = head_model, head
 
     def outputs(self, segments, batch_size, jit_compile, backend):
         backend = self.backend(backend)
@@ -182,6 +176,22 @@ class TunedNetwork(Network):
     def training_data(self, segments, batch_size, jit_compile, backend):
         """The ``gather`` of the inputs of `trained_model` on `segments`."""
         return text_gather(segments, self.packer)
+
+
+class TunedNetwork(TunedEncoderNetwork):
+    """Encoder and head trained together: token ids to logits.
+
+    Attributes
+    ----------
+    head : HeadOutput
+        The head's activation and loss.
+    head_model : tf_keras.Model
+        The head alone (a part of `model`): encoder outputs in, logits out.
+    """
+
+    def __init__(self, config, packer, model, head_model, head):
+        super().__init__(config, packer, model)
+        self.head_model, self.head = head_model, head
 
 
 class _FrozenEncoder(Network):
@@ -265,6 +275,11 @@ def build_network(config: NetworkConfig) -> Network:
     A frozen encoder is the process's `skbert.features.shared_encoder`; a
     trained one is loaded anew.
     """
+    if config.train_encoder and config.head is None:
+        packer, body = load_encoder(config, trainable=True)
+        inputs = token_inputs()
+        model = tf_keras.Model(inputs, body(inputs)[POOLINGS[config.pooling]])
+        return TunedEncoderNetwork(config, packer, model)
     if config.train_encoder:
         packer, body = load_encoder(config, trainable=True)
         head_model, head = build_head(config, body.output["pooled_output"].shape[-1])

@@ -11,6 +11,7 @@ from skbert.base import (
     TRAINING_PARAMETERS,
     TRAINING_PARAMETERS_END,
     BertModelEstimator,
+    TextData,
 )
 from skbert.inputs import about, check_sample_weight, check_targets, check_texts
 
@@ -163,18 +164,15 @@ class BertRegressor(RegressorMixin, BertModelEstimator):
                         f"{n_outputs}; give it the same targets."
                     )
             val_targets = ((val_y - mean) / scale).astype(np.float32)
-            held_out = val_segments, val_targets, val_weights
+            held_out = TextData(val_segments, val_targets, val_weights)
         return self._fit_network(
             "regression",
-            n_outputs,
-            f"{n_outputs} targets",
-            segments,
-            scaled,
-            weights,
-            None,
-            fitted,
+            TextData(segments, scaled, weights),
+            held_out,
+            n_outputs=n_outputs,
+            detail=f"{n_outputs} targets",
+            fitted=fitted,
             incremental=incremental,
-            validation=held_out,
         )
 
     def predict(self, X) -> np.ndarray:

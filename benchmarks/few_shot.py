@@ -1,0 +1,381 @@
+"""Few labels or none: accuracy and fit time against labels per class.
+
+For each data set, K labeled texts per class are drawn from its training
+texts (seeds 0, 1, 2, ...) and each system is fitted on them and scored on
+the held-out texts:
+
+- ``tfidf``: TF-IDF + LogisticRegression;
+- ``frozen``: `BertVectorizer` embeddings (L2-normalized) + LogisticRegression;
+- ``fewshot``: `BertFewShotClassifier` with its defaults;
+- ``zeroshot``: `BertZeroShotClassifier` on the label names (K = 0), and on
+  descriptions where the data set has them;
+- ``setfit``: SetFit through ``../shared/bench/setfit_peer.py`` on the same
+  texts (only with ``--peers-python``).
+
+Data sets: ``sst2`` (dev), ``trec`` (test), ``clinc20`` (test; a fixed
+subset of 20 of the 150 intents), ``bbc`` (the demo's 20 % test split; the
+skbert systems read whole articles, ``long_texts="chunks"``). Prints one
+JSON line per (data set, K, system) with the mean over seeds, then the
+ratios to SetFit and to frozen embeddings measured in the same run.
+
+    python benchmarks/few_shot.py ../shared/data [--datasets bbc trec]
+        [--k 2 4 8 16 32] [--seeds 3] [--peers-python PEERS/bin/python]
+        [--fewshot '{"max_pairs": 4000}']   # try other settings
+    python benchmarks/few_shot.py ../shared/data --memory   # fit RSS vs pairs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+#: TREC's coarse classes, by the number its files give them.
+TREC_CLASSES = ("abbreviation", "entity", "description", "human", "location", "number")
+TREC_DESCRIPTIONS = {
+    "abbreviation": "What does this abbreviation or acronym stand for?",
+    "entity": "A question about a thing: an animal, a color, a food, a sport.",
+    "description": "A question asking for a definition, a description or a reason.",
+    "human": "A question about a person or a group: who?",
+    "location": "A question about a place: where? which city or country?",
+    "number": "A question about a number: how many, how much, when, what year?",
+}
+BBC_DESCRIPTIONS = {
+    "business": "business, economy, companies, markets and finance news",
+    "entertainment": "entertainment news: film, music, television and celebrities",
+    "politics": "politics news: government, elections, parliament and parties",
+    "sport": "sport news: football, tennis, rugby, athletics and matches",
+    "tech": "technology news: computers, the internet, phones and software",
+}
+SST2_CLASSES = ("negative", "positive")
+
+
+def read_sst2(path: Path):
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    rows = [line.rsplit("\t", 1) for line in lines if line.strip()]
+    return [t.strip() for t, _ in rows], [SST2_CLASSES[int(v)] for _, v in rows]
+
+
+def read_trec(path: Path):
+    rows = [line.split(" ", 1) for line in path.read_text("latin-1").splitlines()]
+    return [t.strip() for _, t in rows], [TREC_CLASSES[int(c)] for c, _ in rows]
+
+
+def clinc_intents(data) -> list[str]:
+    """The fixed 20 intents: every 7th of the 150, sorted by name."""
+    return sorted({intent for _, intent in data["train"]})[::7][:20]
+
+
+def read_clinc(path: Path, split: str):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keep = set(clinc_intents(data))
+    rows = [(t, i) for t, i in data[split] if i in keep]
+    return [t for t, _ in rows], [i for _, i in rows]
+
+
+def load(name: str, data: Path):
+    """Train texts and labels, test texts and labels, chunks?, descriptions."""
+    if name == "sst2":
+        return (
+            *read_sst2(data / "sst2/train.tsv"),
+            *read_sst2(data / "sst2/dev.tsv"),
+            False,
+            None,
+        )
+    if name == "trec":
+        return (
+            *read_trec(data / "trec/train.txt"),
+            *read_trec(data / "trec/test.txt"),
+            False,
+            TREC_DESCRIPTIONS,
+        )
+    if name == "clinc20":
+        path = data / "clinc150/data_full.json"
+        return (*read_clinc(path, "train"), *read_clinc(path, "test"), False, None)
+    if name == "bbc":
+        from sklearn.model_selection import train_test_split
+
+        from skbert.demo import load_bbc_news
+
+        texts, topics = load_bbc_news()
+        X_train, X_test, y_train, y_test = train_test_split(
+            texts, topics, test_size=0.2, stratify=topics, random_state=0
+        )
+        return X_train, y_train, X_test, y_test, True, BBC_DESCRIPTIONS
+    raise ValueError(f"unknown data set {name!r}")
+
+
+def sample(labels, k: int, seed: int) -> np.ndarray:
+    """Indices of `k` texts of each class, drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    return np.concatenate(
+        [
+            rng.choice(np.flatnonzero(labels == c), k, replace=False)
+            for c in np.unique(labels)
+        ]
+    )
+
+
+def label_name(label: str) -> str:
+    return label.replace("_", " ")
+
+
+def systems(chunks: bool, fewshot_params: dict):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+
+    from skbert import BertFewShotClassifier, BertVectorizer
+
+    long = {"long_texts": "chunks"} if chunks else {}
+    return {
+        "tfidf": lambda: make_pipeline(
+            TfidfVectorizer(sublinear_tf=True), LogisticRegression(max_iter=1000)
+        ),
+        "frozen": lambda: make_pipeline(
+            BertVectorizer(**long), Normalizer(), LogisticRegression(max_iter=1000)
+        ),
+        "fewshot": lambda: BertFewShotClassifier(**long, **fewshot_params),
+    }
+
+
+def run_setfit(peers_python, texts, labels, eval_texts, seed):
+    spec = {
+        "train_texts": list(texts),
+        "train_labels": list(labels),
+        "eval_texts": list(eval_texts),
+        "seed": seed,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+    try:
+        out = subprocess.run(
+            [peers_python, str(PEERS_DIR / "setfit_peer.py"), str(model_dir()), f.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def model_dir() -> Path:
+    from skbert.default_plugins.minilm import checkpoint_dir
+
+    return checkpoint_dir()
+
+
+def measure(args) -> list[dict]:
+    from sklearn.metrics import accuracy_score
+
+    lines = []
+    for name in args.datasets:
+        X_train, y_train, X_test, y_test, chunks, descriptions = load(name, args.data)
+        X_train, X_test = np.asarray(X_train, dtype=object), list(X_test)
+        made = systems(chunks, args.fewshot)
+        if "zeroshot" in args.systems:
+            lines += zero_shot(name, X_test, y_test, chunks, descriptions)
+        for k in args.k:
+            for system in args.systems:
+                if system == "zeroshot" or (
+                    system == "setfit" and not args.peers_python
+                ):
+                    continue
+                if system == "setfit" and k not in args.setfit_k:
+                    continue
+                scores, fit_s = [], []
+                for seed in range(args.seeds):
+                    index = sample(y_train, k, seed)
+                    texts, labels = X_train[index], np.asarray(y_train)[index]
+                    if system == "setfit":
+                        out = run_setfit(args.peers_python, texts, labels, X_test, seed)
+                        predicted, seconds = out["predictions"], out["train_s"]
+                    else:
+                        model = made[system]()
+                        if system == "fewshot":
+                            model.set_params(random_state=seed)
+                        start = time.perf_counter()
+                        model.fit(list(texts), labels)
+                        seconds = time.perf_counter() - start
+                        predicted = model.predict(X_test)
+                    scores.append(accuracy_score(y_test, predicted))
+                    fit_s.append(seconds)
+                line = {
+                    "data": name,
+                    "k": k,
+                    "system": system,
+                    "accuracy": round(float(np.mean(scores)), 4),
+                    "accuracy_by_seed": [round(s, 4) for s in scores],
+                    "fit_s": round(float(np.mean(fit_s)), 1),
+                }
+                print(json.dumps(line), flush=True)
+                lines.append(line)
+    return lines
+
+
+def zero_shot(name, X_test, y_test, chunks, descriptions) -> list[dict]:
+    from sklearn.metrics import accuracy_score
+
+    try:
+        from skbert import BertZeroShotClassifier
+    except ImportError:
+        return []
+    if name == "sst2":
+        return []
+    classes = sorted(set(y_test))
+    long = {"long_texts": "chunks"} if chunks else {}
+    variants = {"zeroshot": [label_name(c) for c in classes]}
+    if descriptions:
+        variants["zeroshot+descriptions"] = descriptions
+    lines = []
+    for system, candidates in variants.items():
+        start = time.perf_counter()
+        clf = BertZeroShotClassifier(candidates, **long).fit()
+        predicted = clf.predict(X_test)
+        if isinstance(candidates, list):  # names back to the data's labels
+            back = dict(zip(map(label_name, classes), classes))
+            predicted = [back[p] for p in predicted]
+        seconds = time.perf_counter() - start
+        line = {
+            "data": name,
+            "k": 0,
+            "system": system,
+            "accuracy": round(float(accuracy_score(y_test, predicted)), 4),
+            "fit_predict_s": round(seconds, 1),
+        }
+        print(json.dumps(line), flush=True)
+        lines.append(line)
+    return lines
+
+
+def ratios(lines: list[dict]) -> None:
+    by = {(x["data"], x["k"], x["system"]): x for x in lines}
+    for (data, k, system), line in by.items():
+        if system != "fewshot":
+            continue
+        for peer in ("setfit", "frozen"):
+            other = by.get((data, k, peer))
+            if other is None:
+                continue
+            print(
+                json.dumps(
+                    {
+                        "data": data,
+                        "k": k,
+                        "versus": peer,
+                        "accuracy_difference": round(
+                            line["accuracy"] - other["accuracy"], 4
+                        ),
+                        "fit_time_ratio": round(
+                            line["fit_s"] / max(other["fit_s"], 1e-9), 3
+                        ),
+                    }
+                ),
+                flush=True,
+            )
+
+
+def memory(args) -> None:
+    """Peak RSS of `fit` on 1,000 SST-2 texts, for growing pair budgets.
+
+    Each budget runs in a fresh process (`memory_child`).
+    """
+    for pairs in (1000, 4000, 16000):
+        command = [
+            sys.executable,
+            __file__,
+            str(args.data),
+            "--memory-child",
+            str(pairs),
+        ]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+def memory_child(data: Path, pairs: int) -> None:
+    import resource
+
+    from skbert import BertFewShotClassifier
+
+    X, y = read_sst2(data / "sst2/train.tsv")
+    clf = BertFewShotClassifier(max_pairs=pairs, random_state=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    clf.fit(X[:1000], y[:1000])
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "max_pairs": pairs,
+                "n_pairs": clf.n_pairs_,
+                "texts": 1000,
+                "peak_rss_mib": round(after / 1024),
+                "peak_rss_before_fit_mib": round(before / 1024),
+            }
+        )
+    )
+
+
+PEERS_DIR = HERE.parent.parent / "shared" / "bench"
+
+
+def main(argv=None) -> None:
+    global PEERS_DIR
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="folder with sst2/, trec/, clinc150/")
+    parser.add_argument(
+        "--datasets", nargs="+", default=["sst2", "trec", "clinc20", "bbc"]
+    )
+    parser.add_argument("--k", nargs="+", type=int, default=[2, 4, 8, 16, 32])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        default=["tfidf", "frozen", "fewshot", "zeroshot", "setfit"],
+    )
+    parser.add_argument(
+        "--setfit-k",
+        nargs="+",
+        type=int,
+        default=[8],
+        help="the K at which SetFit runs (it is slow)",
+    )
+    parser.add_argument(
+        "--peers-python", default=os.environ.get("PEERS_PYTHON") or None
+    )
+    parser.add_argument("--peers-dir", type=Path, default=PEERS_DIR)
+    parser.add_argument(
+        "--fewshot",
+        type=json.loads,
+        default={},
+        help="BertFewShotClassifier parameters, as JSON",
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="only the peak RSS of fit against the pair budget",
+    )
+    args = parser.parse_args(argv)
+    PEERS_DIR = args.peers_dir
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.memory_child:
+        memory_child(args.data, args.memory_child)
+        return
+    if args.memory:
+        memory(args)
+        return
+    ratios(measure(args))
+
+
+if __name__ == "__main__":
+    main()
