@@ -16,8 +16,13 @@ from skbert.fewshot import _balanced_order, pair_loss
 
 
 def few_shot(**params):
+    # The tiny random encoder's tanh pooler saturates: train its mean pooling.
     defaults = dict(
-        max_pairs=1200, learning_rate=1e-3, max_seq_length=16, random_state=0
+        max_pairs=3000,
+        learning_rate=3e-3,
+        max_seq_length=16,
+        pooling="mean",
+        random_state=0,
     )
     return BertFewShotClassifier(TINY, **{**defaults, **params})
 
@@ -40,19 +45,21 @@ def margin(embeddings, labels):
 
 def test_contrastive_tuning_pulls_classes_apart_and_the_head_learns(toy, tuned):
     X, y, X_test, y_test = toy
-    frozen = BertVectorizer(TINY, max_seq_length=16).fit(X)
+    frozen = BertVectorizer(TINY, max_seq_length=16, pooling="mean").fit(X)
     before = margin(frozen.transform(X_test), y_test)
     after = margin(tuned.transform(X_test), y_test)
-    assert after > before + 0.1, (before, after)
-    assert tuned.score(X_test, y_test) >= 0.9
+    assert after > before + 0.2, (before, after)  # measured: 0.0024 -> 0.44
+    untuned = few_shot(max_pairs=0).fit(X[:48], y[:48])
+    assert tuned.score(X_test, y_test) >= untuned.score(X_test, y_test) + 0.2
     assert tuned.history_["loss"][0] > 0
-    assert 1200 <= tuned.n_pairs_ < 1200 + 120
+    assert 3000 <= tuned.n_pairs_ < 3000 + 120
 
 
 def test_no_pairs_is_a_head_on_the_frozen_encoders_normalized_embeddings(toy):
     X, y, X_test, _ = toy
     clf = few_shot(max_pairs=0).fit(X[:24], y[:24])
-    embeddings = BertVectorizer(TINY, max_seq_length=16).fit(X).transform(X_test)
+    vec = BertVectorizer(TINY, max_seq_length=16, pooling="mean")
+    embeddings = vec.fit(X).transform(X_test)
     unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     np.testing.assert_allclose(clf.transform(X_test), unit, atol=1e-5)
     assert clf.history_ == {"loss": []} and clf.n_pairs_ == 0
@@ -68,7 +75,7 @@ def test_batches_take_each_class_in_turn_and_no_text_twice():
         assert set(counts[counts > 0]) <= {1, 2}  # 2 each, the lone text once
         assert counts[:4].max() == 2
     seen = np.bincount(labels[order], minlength=5)
-    assert seen[:4].max() - seen[:4].min() <= 2  # the classes take turns
+    assert seen[:4].max() - seen[:4].min() <= 0.1 * seen[:4].mean()  # in turns
     assert seen[4] > 0
 
 
@@ -88,9 +95,13 @@ def test_pair_loss_matches_its_definition():
             shared = np.minimum(targets[i], targets[j]).sum()
             jaccard = shared / np.maximum(targets[i], targets[j]).sum()
             (pos if jaccard > 0 else neg).append((cosine[i, j] - jaccard) ** 2)
-        assert got[i] == pytest.approx(
-            0.5 * np.mean(pos) + 0.5 * np.mean(neg), rel=1e-5
+        # Half each where a text has both kinds of pairs (text 4 has no negative).
+        expected = (
+            np.mean(pos + neg)
+            if not (pos and neg)
+            else np.mean(pos) / 2 + np.mean(neg) / 2
         )
+        assert got[i] == pytest.approx(expected, rel=1e-5)
 
 
 def test_label_sets_and_indicator_matrices(toy):
@@ -160,7 +171,8 @@ def test_long_texts_in_chunks_train_and_predict_on_every_window(toy):
     long_X = [" ".join([t] * 6) for t in X[:32]]
     clf = few_shot(max_pairs=300, long_texts="chunks", max_seq_length=8)
     clf.fit(long_X, y[:32])
-    vec = BertVectorizer(TINY, max_seq_length=8, long_texts="chunks").fit(long_X)
+    vec = BertVectorizer(TINY, max_seq_length=8, long_texts="chunks", pooling="mean")
+    vec.fit(long_X)
     vec._network = clf._network  # the tuned encoder, read window by window
     pooled = vec.transform(X_test[:4])
     unit = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
