@@ -32,6 +32,7 @@ from skbert.regressor import BertRegressor
 from skbert.runtime import InferenceBackendWarning
 from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
 from skbert.vectorizer import BertVectorizer
+from skbert.zeroshot import BertZeroShotClassifier
 
 #: Names served from modules that import TensorFlow, loaded on first use.
 _LAZY = {
@@ -43,6 +44,7 @@ __all__ = [
     "BertClassifier",
     "BertRegressor",
     "BertVectorizer",
+    "BertZeroShotClassifier",
     "EncoderLoadError",
     "EncoderOutputs",
     "EncoderSpec",
