@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
@@ -43,9 +43,10 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
         name goes into ``template`` (``"sport"`` becomes ``"This text is
         about sport."``). A dict label -> description: the description is
         the label's sentence as it is (``template`` is not applied), e.g.
-        ``{{"sport": "Football, tennis and the Olympics."}}``. Names and
-        descriptions are non-empty strings, all different. Their order does
-        not matter: ``classes_`` holds them sorted.
+        ``{{"sport": "Football, tennis and the Olympics."}}``; its labels
+        may be integers too (all of one kind), as ``y``'s often are. Names
+        and descriptions are non-empty strings, all different. Their order
+        does not matter: ``classes_`` holds the labels sorted.
     template : str, default="This text is about {{}}."
         The sentence a label name goes into: the one ``{{}}`` in it is
         replaced by the name.
@@ -76,7 +77,7 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of str
+    classes_ : ndarray of str (or int)
         The labels, sorted, in the order of ``predict_proba``'s columns (as
         scikit-learn's classifiers keep them, so that ``log_loss`` and
         ``roc_auc_score`` read the columns right).
@@ -256,17 +257,18 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
                 f"candidate_labels has {len(names)} label(s) ({names!r}); a "
                 "zero-shot classifier chooses among at least two, " + example + "."
             )
-        _check_strings("candidate_labels", names, "label names")
-        _check_unique("candidate_labels", names, names, "label")
         if descriptions is None:
+            _check_strings("candidate_labels", names, "label names")
+            _check_unique("candidate_labels", names, names, "label")
             sentences = [self.template.replace("{}", name) for name in names]
         else:
+            _check_keys(names)
             _check_strings("candidate_labels", descriptions, "descriptions", names)
             _check_unique("candidate_labels", descriptions, names, "description")
             sentences = descriptions
-        order = np.argsort(np.asarray(names, dtype=str), kind="stable")
-        classes = np.asarray(names, dtype=str)[order]
-        return classes, np.asarray(sentences, dtype=str)[order]
+        classes = np.asarray(names, dtype=str if isinstance(names[0], str) else None)
+        order = np.argsort(classes, kind="stable")
+        return classes[order], np.asarray(sentences, dtype=str)[order]
 
     def decision_function(self, X) -> np.ndarray:
         """Cosine similarity of each text to each label.
@@ -378,6 +380,25 @@ def _check_strings(argument, values, what, names=None) -> None:
                 f"{argument}: {where} is {value!r}; the {what} must say "
                 "something (non-empty, not blank)."
             )
+
+
+def _check_keys(labels: list) -> None:
+    """`TypeError` unless a dict's labels are all strings or all integers."""
+    kinds = {
+        str if isinstance(label, str) else int
+        for label in labels
+        if isinstance(label, str)
+        or (isinstance(label, Integral) and not isinstance(label, bool))
+    }
+    odd = [label for label in labels if not isinstance(label, (str, Integral))]
+    odd += [label for label in labels if isinstance(label, bool)]
+    if odd or len(kinds) > 1:
+        what = f"{odd[0]!r} of type {type(odd[0]).__name__}" if odd else "mixed"
+        raise TypeError(
+            "candidate_labels: a dict's labels (its keys) must be all strings or "
+            f"all integers, like the y they are compared with; they are {what}. "
+            "Convert them, e.g. with str()."
+        )
 
 
 def _check_unique(argument, values, names, what) -> None:

@@ -147,6 +147,15 @@ def test_template_and_descriptions_make_the_label_sentences(fitted):
     )
 
 
+def test_a_dict_may_give_integer_labels_as_y_has_them(tmp_path):
+    clf = zero_shot({2: "Votes and laws.", 0: "Goals and matches."}).fit()
+    assert clf.classes_.dtype.kind == "i" and clf.classes_.tolist() == [0, 2]
+    assert clf.label_sentences_.tolist() == ["Goals and matches.", "Votes and laws."]
+    assert clf.score(["Votes and laws.", "Goals and matches."], [2, 0]) == 1.0
+    clf.save(tmp_path / "zs")
+    assert skbert.load(tmp_path / "zs").predict(["Votes and laws."]).tolist() == [2]
+
+
 def test_fit_needs_no_texts_and_ignores_labels(fitted):
     with pytest.raises(NotFittedError):
         zero_shot().predict(TEXTS)
@@ -176,6 +185,9 @@ def test_fit_needs_no_texts_and_ignores_labels(fitted):
             "'sport' and 'film' have the same description",
         ),
         ({"sport": 3, "film": "x"}, {}, TypeError, "label 'sport' is 3 of type int"),
+        ({"a": "x", 2: "y"}, {}, TypeError, "all strings or all integers.*mixed"),
+        ({True: "x", False: "y"}, {}, TypeError, "True of type bool"),
+        ({1.5: "x", 2: "y"}, {}, TypeError, "1.5 of type float"),
         ({"sport": "", "film": "x"}, {}, ValueError, "label 'sport' is ''"),
         (
             ["Sport", "sport"],
