@@ -33,6 +33,7 @@ from skbert.regressor import BertRegressor
 from skbert.runtime import InferenceBackendWarning
 from skbert.specs import EncoderOutputs, EncoderSpec, HeadOutput, HeadSpec
 from skbert.vectorizer import BertVectorizer
+from skbert.zeroshot import BertZeroShotClassifier
 
 #: Names served from modules that import TensorFlow, loaded on first use.
 _LAZY = {
@@ -45,6 +46,7 @@ __all__ = [
     "BertFewShotClassifier",
     "BertRegressor",
     "BertVectorizer",
+    "BertZeroShotClassifier",
     "EncoderLoadError",
     "EncoderOutputs",
     "EncoderSpec",

@@ -52,8 +52,10 @@ def _estimator_classes() -> dict[str, type]:
     from skbert.classifier import BertClassifier
     from skbert.regressor import BertRegressor
     from skbert.vectorizer import BertVectorizer
+    from skbert.zeroshot import BertZeroShotClassifier
 
-    return {c.__name__: c for c in (BertClassifier, BertRegressor, BertVectorizer)}
+    classes = (BertClassifier, BertRegressor, BertVectorizer, BertZeroShotClassifier)
+    return {c.__name__: c for c in classes}
 
 
 def save(estimator, path) -> None:

@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks, run on text, for the three estimators.
+"""scikit-learn's estimator checks, run on text, for skbert's estimators.
 
 The checks feed numeric 2-D arrays, and scikit-learn runs none of them for
 an estimator whose tags say it takes strings. So each estimator is tested
@@ -21,7 +21,12 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import TINY
-from skbert import BertClassifier, BertRegressor, BertVectorizer
+from skbert import (
+    BertClassifier,
+    BertRegressor,
+    BertVectorizer,
+    BertZeroShotClassifier,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,6 +106,22 @@ class ClassifiesRows(PredictsRows):
         return super().decision_function(self._rows(X))
 
 
+class ZeroShotRows(RowsAsTexts):
+    """The zero-shot classifier's methods (it has no `partial_fit`)."""
+
+    def predict(self, X):
+        return super().predict(self._rows(X))
+
+    def predict_proba(self, X):
+        return super().predict_proba(self._rows(X))
+
+    def decision_function(self, X):
+        return super().decision_function(self._rows(X))
+
+    def score(self, X, y, sample_weight=None):
+        return super().score(self._rows(X), y, sample_weight=sample_weight)
+
+
 class TransformsRows(RowsAsTexts):
     def transform(self, X):
         return super().transform(self._rows(X))
@@ -132,6 +153,9 @@ ESTIMATORS = [
         TINY, epochs=20, learning_rate=1e-3, **TRAINED
     ),
     numeric_rows(BertVectorizer, TransformsRows)(TINY, max_seq_length=32),
+    numeric_rows(BertZeroShotClassifier, ZeroShotRows)(
+        {0: "zero", 1: "one", 2: "two"}, encoder=TINY, pooling="mean", max_seq_length=32
+    ),
 ]
 NO_N_FEATURES = (
     "texts have no features to count: skbert sets no n_features_in_, as "
@@ -150,6 +174,34 @@ TEXTS = {
     "check_n_features_in_after_fitting": NO_N_FEATURES,
     "check_fit2d_predict1d": NO_RESHAPE,
 }
+# A zero-shot classifier's classes are its candidate_labels, and fit ignores y.
+IGNORES_Y = "fit ignores y (zero-shot), so it cannot refuse a y that is {}"
+FIXED_CLASSES = (
+    "the classes are candidate_labels (here 0, 1, 2), not y's: fit ignores y, {}"
+)
+ZERO_SHOT = {
+    "check_classifiers_one_label": FIXED_CLASSES.format(
+        "so one class in y still predicts among three"
+    ),
+    "check_classifiers_classes": FIXED_CLASSES.format("so y's labels never appear"),
+    "check_classifiers_train": FIXED_CLASSES.format(
+        "does not learn the training rows, nor refuses a y of another length"
+    ),
+    "check_classifiers_train(readonly_memmap=True)": FIXED_CLASSES.format(
+        "does not learn the training rows, nor refuses a y of another length"
+    ),
+    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": (
+        FIXED_CLASSES.format(
+            "does not learn the training rows, nor refuses a y of another length"
+        )
+    ),
+    "check_decision_proba_consistency": FIXED_CLASSES.format(
+        "so a binary y gets three columns where the check reads one score"
+    ),
+    "check_classifiers_regression_target": IGNORES_Y.format("continuous"),
+    "check_supervised_y_no_nan": IGNORES_Y.format("NaN or infinite"),
+    "check_supervised_y_2d": IGNORES_Y.format("a column (no DataConversionWarning)"),
+}
 EXPECTED_FAILED_CHECKS = {
     BertClassifier: {
         **TEXTS,
@@ -160,6 +212,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_do_not_raise_errors_in_init_or_set_params": HEAD_KWARGS,
     },
     BertVectorizer: TEXTS,
+    BertZeroShotClassifier: {**TEXTS, **ZERO_SHOT},
 }
 
 

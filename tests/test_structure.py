@@ -13,6 +13,7 @@ ALLOWED_CYCLE = {
     "skbert.persistence",
     "skbert.regressor",
     "skbert.vectorizer",
+    "skbert.zeroshot",
 }
 
 
