@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skbert.demo import TOPICS
+
 #: Every 7th intent of the 150, sorted by name: a fixed subset of 20.
 CLINC_INTENTS = (
     "accept_reservations bill_balance calories change_ai_name credit_limit "
@@ -66,18 +68,7 @@ NAMES = {
 
 #: A description of each class, the label's sentence in place of the template.
 DESCRIPTIONS = {
-    "bbc": {
-        "business": "Business news: companies, markets, the economy, trade, "
-        "shares and profits.",
-        "entertainment": "Entertainment news: films, music, television, actors, "
-        "singers and awards.",
-        "politics": "Political news: the government, elections, parties, "
-        "ministers and parliament.",
-        "sports": "Sports news: football, rugby, tennis, athletics, matches, "
-        "players and championships.",
-        "tech": "Technology news: computers, the internet, mobile phones, "
-        "software and video games.",
-    },
+    "bbc": TOPICS,  # the demo's
     "trec": {
         0: "A question asking for a definition, a description, an explanation "
         "or a reason: what is, why, how.",

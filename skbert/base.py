@@ -308,18 +308,26 @@ class BertEstimator(BaseEstimator):
             seed_everything(order)
         return split, order
 
-    def _training_examples(self, network, data: TextData):
+    def _training_examples(self, network, data: TextData, pooled: bool = True):
         """The model a fit trains on `data`, and `data` as its `Examples`.
 
         With ``long_texts="chunks"`` the model reads all windows of a batch's
         texts and pools their outputs per text (the loss is on pooled
-        outputs).
+        outputs); unless not `pooled`: then each window is an example of its
+        own, with its text's targets and weight.
         """
         from skbert.batching import text_lengths, window_gather
         from skbert.model import window_model
         from skbert.training import Examples
 
         windows = self._windows(network, data.segments)
+        if windows is not None and not pooled:
+            data = TextData(
+                (windows.texts,),
+                np.repeat(data.targets, windows.counts, axis=0),
+                np.repeat(data.weights, windows.counts),
+            )
+            windows = None
         examples = data.segments if windows is None else (windows.texts,)
         what = "encoding " + ("windows" if windows else "texts") + " for training"
         with progress.task(what, len(examples[0])):

@@ -68,9 +68,11 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
     equally; for multi-label targets towards the Jaccard overlap of the two
     label sets). Training stops after ``max_pairs`` pairs, so the time is
     bounded whatever the number of texts, and memory is that of one batch.
+    With ``long_texts="chunks"`` the pairs are of windows, each window an
+    example with its text's labels (a step costs ``batch_size`` windows).
     Then ``head``, a scikit-learn classifier, is fitted on the tuned
-    encoder's embeddings (L2-normalized with ``normalize=True``) of the
-    same texts. Predictions embed texts with the tuned encoder (on ONNX
+    encoder's embeddings (L2-normalized with ``normalize=True``; with
+    chunks, the mean of each text's windows) of the same texts. Predictions embed texts with the tuned encoder (on ONNX
     Runtime by default) and ask the head.
 
     Parameters
@@ -336,7 +338,9 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
 
         if self.max_pairs == 0:
             return {"loss": []}, 0
-        model, examples = self._training_examples(network, data)
+        # With chunks, windows are paired as texts of their own: a step costs
+        # `batch_size` windows, not all the windows of `batch_size` texts.
+        model, examples = self._training_examples(network, data, pooled=False)
         mode = Contrastive(self.max_pairs)
         plan = mode.plan(examples, self.batch_size, 1, seed)
         optimizer = make_optimizer(
@@ -404,7 +408,10 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
 
 
 class Contrastive:
-    """The contrastive mode: batches of texts of a few classes, every pair a pair.
+    """The contrastive `skbert.training.Mode`: every pair of a batch is a pair.
+
+    (It follows the protocol without subclassing it: `skbert.training`
+    imports TensorFlow, which importing skbert does not.)
 
     Its targets are label indicator rows; its loss (`pair_loss`) compares
     the cosines of the embeddings in a batch with the label overlaps.

@@ -79,6 +79,49 @@ def save_plots(directory, y_true, y_pred, labels, history=None, title="") -> lis
     return written
 
 
+def save_curve(directory, curves: dict, title: str = "") -> Path:
+    """Write ``accuracy_curve.png``: accuracy against labeled texts per class.
+
+    Parameters
+    ----------
+    directory : str or path
+        Created if needed.
+    curves : dict
+        ``{system: {K: accuracy}}``; K are ints and maybe ``"all"`` (drawn
+        last), evenly spaced.
+    title : str, optional
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    plt = _pyplot()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    sizes = sorted(
+        {k for points in curves.values() for k in points},
+        key=lambda k: (k == "all", k if k != "all" else 0),
+    )
+    position = {k: i for i, k in enumerate(sizes)}
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for name, points in curves.items():
+        if not points:
+            continue
+        ks = [k for k in sizes if k in points]
+        axes.plot(
+            [position[k] for k in ks], [points[k] for k in ks], marker="o", label=name
+        )
+    axes.set_xticks(range(len(sizes)), [str(k) for k in sizes])
+    axes.set_xlabel("labeled texts per class")
+    axes.set_ylabel("accuracy")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    axes.set_title(title or "Accuracy against labels")
+    figure.tight_layout()
+    return _save(figure, directory / "accuracy_curve.png", plt)
+
+
 def _save(figure, path: Path, plt) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
