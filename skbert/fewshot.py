@@ -72,8 +72,9 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
     example with its text's labels (a step costs ``batch_size`` windows).
     Then ``head``, a scikit-learn classifier, is fitted on the tuned
     encoder's embeddings (L2-normalized with ``normalize=True``; with
-    chunks, the mean of each text's windows) of the same texts. Predictions embed texts with the tuned encoder (on ONNX
-    Runtime by default) and ask the head.
+    chunks, the mean of each text's windows) of the same texts. Predictions
+    embed texts with the tuned encoder (on ONNX Runtime by default) and ask
+    the head.
 
     Parameters
     ----------
