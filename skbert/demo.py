@@ -10,7 +10,6 @@ timings side by side, saves the `BertClassifier`, and writes PNG plots.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import time
 from pathlib import Path
 
@@ -72,6 +71,9 @@ def run_demo(
     """
     from sklearn.model_selection import train_test_split
 
+    from skbert.persistence import check_save_path
+
+    check_save_path(model_path, overwrite=True)  # before the fits, not after
     texts, topics = load_bbc_news()
     X_train, X_test, y_train, y_test = train_test_split(
         texts, topics, test_size=0.2, stratify=topics, random_state=0
@@ -99,8 +101,7 @@ def run_demo(
     best = max(ours, key=lambda n: results[n]["accuracy"])
     _verdict(best, baseline, results)
     clf = systems["BertClassifier (frozen encoder, chunks)"]
-    _replace_saved(model_path)
-    clf.save(model_path)
+    clf.save(model_path, overwrite=True)  # replaces an earlier run's model only
     print(f"\nBertClassifier saved to {Path(model_path).resolve()}")
     _plot(plots_dir, y_test, predictions[best], clf, best)
     return results
@@ -173,15 +174,3 @@ def _plot(directory, y_test, predicted, clf, name) -> None:
         directory, y_test, predicted, clf.classes_, clf.history_, title=name
     )
     print("plots:", ", ".join(str(p.resolve()) for p in written))
-
-
-def _replace_saved(path) -> None:
-    """Remove an earlier demo model at `path`; anything else there is left alone."""
-    from skbert.persistence import CONFIG_FILE, WEIGHTS_FILE
-
-    path = Path(path)
-    if path.is_dir() and {p.name for p in path.iterdir()} == {
-        CONFIG_FILE,
-        WEIGHTS_FILE,
-    }:
-        shutil.rmtree(path)

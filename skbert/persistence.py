@@ -385,6 +385,11 @@ def _member(path: Path, name: str) -> Path:
 
 
 def _read_document(path: Path) -> dict:
+    if not path.is_dir():
+        raise ModelFormatError(
+            f"{path} is not a directory, so not a saved skbert estimator; name "
+            "the folder that estimator.save (or skbert fit --model) wrote."
+        )
     config_file = _member(path, CONFIG_FILE)
     if not config_file.is_file():
         raise ModelFormatError(
