@@ -182,3 +182,24 @@ def test_load_refuses_an_edited_manifest_naming_the_field(
     path = edited(saved, tmp_path, change)
     with pytest.raises(ModelFormatError, match=message):
         skbert.load(path, backend=backend)
+
+
+def test_onnx_export_is_whole_or_absent_and_replaces_only_its_own(
+    fitted, tmp_path, monkeypatch
+):
+    path = tmp_path / "served"
+    fail_on_call(monkeypatch, shutil, "copyfile", 1, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        fitted.export(path, format="onnx")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+    fitted.export(path, format="onnx")
+    first = contents(path)
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        fitted.export(path, format="onnx")
+    fitted.export(path, format="onnx", overwrite=True)
+    assert contents(path) == first
+    with pytest.raises(FileExistsError, match="skbert did not write"):
+        fitted.export(tmp_path, format="onnx", overwrite=True)
+    with pytest.raises(ValueError, match="drop overwrite=True"):
+        fitted.export(tmp_path / "tf", format="saved_model", overwrite=True)
