@@ -355,17 +355,22 @@ class BertEstimator(BaseEstimator):
         """
         self.__dict__.update(_network=network, model_=network.model, **fitted)
 
-    def save(self, path) -> None:
+    def save(self, path, overwrite: bool = False) -> None:
         """Save the fitted estimator to directory `path`, in a format safe to load.
 
         JSON for the parameters and fitted attributes, safetensors for the
         weights: `skbert.load` reads them back without unpickling or running
-        anything from the directory.
+        anything from the directory. The directory is written beside `path`
+        and renamed into place: an interrupted or failed save leaves what
+        was there before (user guide: "Reliability").
 
         Parameters
         ----------
         path : str or path
             A directory to create (or an empty one).
+        overwrite : bool, default=False
+            Replace `path` if it holds an estimator skbert saved. A directory
+            holding anything else is never replaced (`FileExistsError`).
 
         Examples
         --------
@@ -378,9 +383,9 @@ class BertEstimator(BaseEstimator):
         """
         from skbert.persistence import save
 
-        save(self, path)
+        save(self, path, overwrite)
 
-    def export(self, path, format="onnx") -> Path:
+    def export(self, path, format="onnx", overwrite: bool = False) -> Path:
         """Export the fitted estimator for serving: texts in, predictions out.
 
         Both formats hold the whole prediction path, tokenizer included, and
@@ -399,6 +404,9 @@ class BertEstimator(BaseEstimator):
             signature takes strings ``text`` (and ``text_pair`` for pairs);
             loading it needs TensorFlow and ``tensorflow_text``
             (`skbert.serving.export_saved_model` lists its outputs).
+        overwrite : bool, default=False
+            With ``"onnx"``, replace `path` if it holds an ONNX export of
+            skbert's. ``"saved_model"`` never replaces: it adds a version.
 
         Returns
         -------
@@ -428,11 +436,16 @@ class BertEstimator(BaseEstimator):
         if format == "saved_model":
             from skbert.serving import export_saved_model
 
+            if overwrite:
+                raise ValueError(
+                    "format='saved_model' adds a version folder and replaces "
+                    "none; drop overwrite=True (it is for format='onnx')."
+                )
             return export_saved_model(self, path)
         if format == "onnx":
             from skbert.onnx_export import export_onnx
 
-            return export_onnx(self, path)
+            return export_onnx(self, path, overwrite)
         raise ValueError(
             f"format={format!r} is not an export format; use 'onnx' or 'saved_model'."
         )

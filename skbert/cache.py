@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from skbert import progress
+from skbert.files import sync_tree
 
 HOME_ENV = "SKBERT_HOME"
 #: The manifest: ``{"format": FORMAT, "files": {relative path: sha256}}``,
@@ -90,6 +91,7 @@ def built_encoder_dir(key: str, build: Callable[[Path], None]) -> Path:
             files = {name: file_sha256(tmp / name) for name in _files(tmp)}
             manifest = {"format": FORMAT, "files": files}
             (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=0))
+            sync_tree(tmp)  # on disk before it is renamed into use
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import os
 import sys
 import tempfile
@@ -16,6 +17,15 @@ from skbert.base import DEFAULT_ENCODER
 TF_LOGS_ENV = "SKBERT_TF_LOGS"
 #: Commands that list what is installed: they never import TensorFlow.
 _LISTINGS = ("plugins", "encoders", "heads")
+
+
+class UserError(Exception):
+    """A mistake in the command's arguments or files: one line, no traceback."""
+
+
+#: What a user's mistake raises (a missing or taken file, a file that is not a
+#: saved model, bad data): `main` prints one line for these, not a traceback.
+USER_ERRORS = (UserError, OSError, ValueError)
 
 
 def quiet_tensorflow() -> None:
@@ -142,13 +152,14 @@ def _convert(args) -> None:
 
 def _export(args) -> None:
     import skbert
-    from skbert.persistence import ModelFormatError
 
-    try:
-        out = skbert.load(args.model_dir).export(args.out, format=args.format)
-    except (FileExistsError, ModelFormatError) as exc:
-        raise SystemExit(str(exc)) from None
+    out = skbert.load(args.model_dir).export(args.out, format=args.format)
     print(f"wrote {out}")
+
+
+#: How CSV and TSV files are read and written: fields holding the separator,
+#: a quote or a line break are quoted, and quotes doubled, both ways.
+QUOTING = csv.QUOTE_MINIMAL
 
 
 def _separator(path) -> str:
@@ -157,13 +168,29 @@ def _separator(path) -> str:
 
 
 def _read_table(args, need_labels: bool):
-    """Read the CSV/TSV of `args.data`: texts (or pairs) and, if asked, labels."""
+    """Read the CSV/TSV of `args.data`: texts (or pairs) and, if asked, labels.
+
+    Every column is read as text, as it stands in the file, so that
+    ``predict`` writes it back unchanged; labels that are all numbers become
+    numbers.
+    """
     import pandas as pd
 
-    sep = _separator(args.data)
-    table = pd.read_csv(
-        args.data, sep=sep, keep_default_na=False, quoting=3 if sep == "\t" else 0
-    )
+    try:
+        table = pd.read_csv(
+            args.data,
+            sep=_separator(args.data),
+            quoting=QUOTING,
+            keep_default_na=False,
+            encoding=args.encoding,
+            dtype=str,
+        )
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{args.data} is not {args.encoding} text ({exc.reason} at byte "
+            f"{exc.start}); name its encoding with --encoding, e.g. --encoding "
+            "latin-1."
+        ) from None
     columns = [args.text_column] + (
         [args.text_pair_column] if args.text_pair_column else []
     )
@@ -171,20 +198,45 @@ def _read_table(args, need_labels: bool):
         columns.append(args.label_column)
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise SystemExit(
+        raise UserError(
             f"{args.data}: no column {missing[0]!r}; the columns are "
             f"{list(table.columns)}. Name them with --text-column, "
             "--text-pair-column and --label-column."
         )
     X = table[columns[: 2 if args.text_pair_column else 1]].astype(str)
     X = X.iloc[:, 0].tolist() if X.shape[1] == 1 else X
-    y = table[args.label_column].tolist() if need_labels else None
+    y = None
+    if need_labels:
+        y = table[args.label_column].tolist()
+        _check_labels_present(args, y)
+        with contextlib.suppress(ValueError):  # numbers, as pandas would read them
+            y = pd.to_numeric(table[args.label_column]).tolist()
     return table, X, y
+
+
+def _check_labels_present(args, y: list) -> None:
+    """`UserError` naming the file's row (and line) of the first empty label."""
+    empty = [i for i, v in enumerate(y) if not v.strip()]
+    if not empty:
+        return
+    with open(args.data, newline="", encoding=args.encoding) as file:
+        reader = csv.reader(file, delimiter=_separator(args.data), quoting=QUOTING)
+        ends = [reader.line_num for _ in reader]  # the header's end, then each row's
+    row = empty[0]
+    more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+    raise UserError(
+        f"{args.data}, line {ends[row] + 1} (row {row + 1} after the header): the "
+        f"label column {args.label_column!r} is empty{more}. Give every row a "
+        "label, or drop the rows without one."
+    )
 
 
 def _fit(args) -> None:
     from skbert import BertClassifier
+    from skbert.persistence import check_save_path
 
+    # Before the training, not after it: a fit is never lost to a taken folder.
+    check_save_path(args.model, args.overwrite, flag="--overwrite")
     _, X, y = _read_table(args, need_labels=True)
     clf = BertClassifier(
         args.encoder,
@@ -196,7 +248,7 @@ def _fit(args) -> None:
         random_state=args.random_state,
         verbose=1,
     ).fit(X, y)
-    clf.save(args.model)
+    clf.save(args.model, overwrite=args.overwrite)
     classes = clf.classes_.tolist()
     print(f"fitted on {len(y)} examples, classes {classes}; saved {args.model}")
 
@@ -211,6 +263,9 @@ def _predict(args) -> None:
         args.output or sys.stdout,
         sep=_separator(args.output or "stdout.tsv"),
         index=False,
+        quoting=QUOTING,
+        lineterminator="\n",
+        encoding=args.encoding,
     )
 
 
@@ -288,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         sub.add_argument("--text-column", default="text")
         sub.add_argument("--text-pair-column", default=None, help="segment B of pairs")
+        sub.add_argument(
+            "--encoding",
+            default="utf-8",
+            help="the file's text encoding (default utf-8), e.g. latin-1",
+        )
         sub.set_defaults(func=func)
         if name != "predict":
             sub.add_argument("--label-column", default="label")
@@ -313,11 +373,24 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--max-seq-length", type=int, default=128)
             sub.add_argument("--freeze-encoder", action="store_true")
             sub.add_argument("--random-state", type=int, default=None)
+            sub.add_argument(
+                "--overwrite",
+                action="store_true",
+                help="replace the model folder if it holds a model skbert saved",
+            )
     args = parser.parse_args(argv)
     verbose = args.verbose or os.environ.get(TF_LOGS_ENV, "") not in ("", "0")
     if args.command not in _LISTINGS and not verbose:
         quiet_tensorflow()
-    args.func(args)
+    try:
+        args.func(args)
+    except USER_ERRORS as exc:
+        if args.verbose:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise SystemExit(
+            f"skbert {args.command}: error: {message} (--verbose shows where)"
+        ) from None
     return 0
 
 

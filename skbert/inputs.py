@@ -202,12 +202,10 @@ def check_multilabel(
         labels = [label for labels in y for label in labels]
         if any(label is None for label in labels):
             raise ValueError("y holds None inside a label set; drop it from the set.")
-        try:
-            found = np.unique(np.asarray(labels)) if labels else np.array([])
-        except TypeError:
-            raise ValueError(
-                "the label sets in y mix label types; use one type for all labels."
-            ) from None
+        # Mixed types stay objects: np.asarray would make ("a", 1) two strings.
+        mixed = _has_mixed_or_none(labels)
+        found = np.asarray(labels, dtype=object if mixed else None)
+        found = _unique(found)[0] if labels else np.array([])
         if classes is None:
             if len(found) == 0:
                 raise ValueError(
@@ -297,13 +295,7 @@ def check_labels(
     y = check_label_array(y, n_samples)
     if classes is not None:
         return classes, index_in(y, classes, remedy)
-    try:
-        classes, index = np.unique(y, return_inverse=True)
-    except TypeError:
-        kinds = sorted({type(v).__name__ for v in y})
-        raise ValueError(
-            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
-        ) from None
+    classes, index = _unique(y)
     try:  # an object array is judged by its items (ints stored as objects, say)
         check_classification_targets(np.asarray(y.tolist()) if y.dtype == object else y)
     except ValueError:
@@ -317,6 +309,17 @@ def check_labels(
             "two."
         )
     return classes, index
+
+
+def _unique(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(labels, return_inverse=True)``; labels of mixed types are refused."""
+    try:
+        return np.unique(labels, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in labels})
+        raise ValueError(
+            f"y mixes label types ({', '.join(kinds)}); use one type for all labels."
+        ) from None
 
 
 def check_label_array(y, n_samples: int) -> np.ndarray:

@@ -16,31 +16,32 @@ from pathlib import Path
 
 import numpy as np
 
+from skbert.files import check_destination, write_directory
+
 FORMAT = "skbert-onnx"
 FORMAT_VERSION = 1
+MANIFEST = "skbert.json"
+#: Every file an export holds.
+FILES = ("model.onnx", "vocab.txt", "tokenizer.json", MANIFEST)
 
 
-def export_onnx(estimator, path) -> Path:
-    """Write `estimator` to the new (or empty) directory `path`; return it.
+def export_onnx(estimator, path, overwrite: bool = False) -> Path:
+    """Write `estimator` to the directory `path`, whole or not at all; return it.
 
-    Raises `skbert.runtime.NotExportable` (a `ValueError`) for a network
-    that cannot be written as ONNX.
+    `path` may be new or empty, or with `overwrite` an earlier ONNX export
+    of skbert's (`is_onnx_export`); it is written beside `path` and renamed
+    into place (`skbert.files.write_directory`). Raises
+    `skbert.runtime.NotExportable` (a `ValueError`) for a network that
+    cannot be written as ONNX.
     """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "model_")
-    path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise FileExistsError(
-            f"{path} exists and is not an empty directory; export to a new path."
-        )
+    rules = dict(overwrite=overwrite, is_ours=is_onnx_export, what="ONNX export")
+    check_destination(path, **rules)
     variants = estimator._network.onnx
     graph, tokenizer = variants.graph(), variants.tokenizer()
     model = variants.model("onnxruntime")
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "model.onnx").write_bytes(graph)
-    shutil.copyfile(tokenizer.vocab_file, path / "vocab.txt")
-    tokenizer.standalone().save(str(path / "tokenizer.json"))
     settings = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -51,8 +52,29 @@ def export_onnx(estimator, path) -> Path:
         "lower_case": bool(tokenizer.lower_case),
         **_outputs(estimator),
     }
-    (path / "skbert.json").write_text(json.dumps(settings, indent=2) + "\n")
-    return path
+
+    def write(tmp: Path) -> None:
+        (tmp / "model.onnx").write_bytes(graph)
+        shutil.copyfile(tokenizer.vocab_file, tmp / "vocab.txt")
+        tokenizer.standalone().save(str(tmp / "tokenizer.json"))
+        (tmp / MANIFEST).write_text(json.dumps(settings, indent=2) + "\n")
+
+    write_directory(path, write, **rules)
+    return Path(path)
+
+
+def is_onnx_export(path) -> bool:
+    """Whether directory `path` holds only an ONNX export of skbert's."""
+    path = Path(path)
+    if any(
+        p.name not in FILES or not p.is_file() or p.is_symlink() for p in path.iterdir()
+    ):
+        return False
+    try:
+        settings = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(settings, dict) and settings.get("format") == FORMAT
 
 
 def _outputs(estimator) -> dict:

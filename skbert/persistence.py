@@ -33,6 +33,7 @@ import numpy as np
 
 from skbert.cache import file_sha256
 from skbert.config import NetworkConfig
+from skbert.files import check_destination, write_directory
 
 FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1
@@ -40,6 +41,8 @@ CONFIG_FILE = "skbert.json"
 WEIGHTS_FILE = "weights.safetensors"
 ONNX_FILE = "model.onnx"
 VOCAB_FILE = "vocab.txt"
+#: Every file `save` writes.
+OWN_FILES = (CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, VOCAB_FILE)
 #: ``backend`` values of `load`.
 LOAD_BACKENDS = ("tensorflow", "onnxruntime", "onnxruntime-int8")
 
@@ -58,12 +61,11 @@ def _estimator_classes() -> dict[str, type]:
     return {c.__name__: c for c in classes}
 
 
-def save(estimator, path) -> None:
-    """Write fitted `estimator` to the new (or empty) directory `path`.
+def save(estimator, path, overwrite: bool = False) -> None:
+    """Write fitted `estimator` to directory `path`, whole or not at all.
 
     See `BertEstimator.save`.
     """
-    from safetensors.numpy import save_file
     from sklearn.utils.validation import check_is_fitted
 
     from skbert.encoders import resolve_encoder
@@ -79,11 +81,7 @@ def save(estimator, path) -> None:
     name = type(estimator).__name__
     if name not in _estimator_classes():
         raise TypeError(f"save() takes skbert's estimators, not {name}.")
-    path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise FileExistsError(
-            f"{path} exists and is not an empty directory; save to a new path."
-        )
+    check_save_path(path, overwrite)
     fitted = {
         k: v
         for k, v in vars(estimator).items()
@@ -105,11 +103,58 @@ def save(estimator, path) -> None:
         "versions": _versions(),
     }
     weights = estimator._network.trained_weights()
-    path.mkdir(parents=True, exist_ok=True)
-    save_file(weights, str(path / WEIGHTS_FILE))
-    document["weights_sha256"] = file_sha256(path / WEIGHTS_FILE)
-    document["onnx"] = _save_onnx(estimator, path)
-    (path / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
+
+    def write(tmp: Path) -> None:
+        from safetensors.numpy import save_file
+
+        save_file(weights, str(tmp / WEIGHTS_FILE))
+        document["weights_sha256"] = file_sha256(tmp / WEIGHTS_FILE)
+        document["onnx"] = _save_onnx(estimator, tmp)
+        # The manifest comes last: a directory with it is complete.
+        (tmp / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
+
+    write_directory(path, write, **_save_rules(overwrite))
+
+
+def check_save_path(path, overwrite: bool = False, flag: str = "overwrite=True"):
+    """Raise `FileExistsError` unless `save` may write to `path`.
+
+    `path` may be new, an empty directory, or (with `overwrite`) a directory
+    skbert saved an estimator to (`is_saved_estimator`). The CLI calls this
+    before it trains; `flag` names the user's way to overwrite.
+    """
+    check_destination(path, **_save_rules(overwrite, flag))
+
+
+def _save_rules(overwrite: bool, flag: str = "overwrite=True") -> dict:
+    return dict(
+        overwrite=overwrite,
+        is_ours=is_saved_estimator,
+        what="saved skbert estimator",
+        flag=flag,
+    )
+
+
+def is_saved_estimator(path) -> bool:
+    """Whether directory `path` holds only what `save` writes, so may be replaced.
+
+    Its files are all of `save`'s names (no others, no folders, no links),
+    and either ``skbert.json`` says it is a saved estimator, or there is no
+    readable ``skbert.json`` but ``weights.safetensors`` is there: what an
+    interrupted save of an older skbert (which wrote in place, the manifest
+    last) left behind.
+    """
+    path = Path(path)
+    entries = list(path.iterdir())
+    if any(
+        p.name not in OWN_FILES or p.is_symlink() or not p.is_file() for p in entries
+    ):
+        return False
+    try:
+        document = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return (path / WEIGHTS_FILE).is_file()
+    return isinstance(document, dict) and document.get("format") == FORMAT
 
 
 def _save_onnx(estimator, path: Path) -> dict:
@@ -228,7 +273,7 @@ default="tensorflow"
             f"registered when it was saved; install that plugin, then load again. "
             f"({exc})"
         ) from None
-    estimator = _new_estimator(path, classes[document["estimator"]], params)
+    estimator = _new_estimator(path, classes[document["estimator"]], params, fitted)
     network = build_network(config)
     try:
         network.set_trained_weights(weights)
@@ -242,13 +287,30 @@ default="tensorflow"
 _NOT_LOADED = ("model_", "inference_backend_")
 
 
-def _new_estimator(path: Path, cls: type, params: dict):
+def _new_estimator(path: Path, cls: type, params: dict, fitted: dict):
+    """The estimator of `params`, checked as ``fit`` checks them, and `fitted`."""
     try:
-        return cls(**params)
+        estimator = cls(**params)
     except TypeError as exc:
         raise ModelFormatError(
             f"{path / CONFIG_FILE} has bad parameters: {exc}"
         ) from None
+    try:
+        estimator._validate_params()  # scikit-learn's, from _parameter_constraints
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(
+            f"{path / CONFIG_FILE} has a bad value in 'params': {exc}"
+        ) from None
+    n_outputs = fitted["network_config_"].n_outputs
+    for name in ("classes_", "y_mean_", "y_scale_"):
+        if name in fitted and np.shape(fitted[name])[:1] != (n_outputs,):
+            raise ModelFormatError(
+                f"{path / CONFIG_FILE} has {len(fitted[name])} entries in "
+                f"'fitted' {name!r}, but the network it describes has {n_outputs} "
+                "outputs (network_config_.n_outputs); the file was changed after "
+                "saving. Save the estimator again."
+            )
+    return estimator
 
 
 def _load_onnx(path: Path, document: dict, classes, params, fitted, backend):
@@ -270,10 +332,34 @@ def _load_onnx(path: Path, document: dict, classes, params, fitted, backend):
         lower_case=entry["lower_case"],
         max_seq_length=fitted["network_config_"].max_seq_length,
     )
-    estimator = _new_estimator(path, classes[document["estimator"]], params)
+    estimator = _new_estimator(path, classes[document["estimator"]], params, fitted)
+    _check_graph_width(path, graph, fitted)
     estimator.set_params(inference_backend=backend)
     estimator._set_network(OnnxNetwork(graph, tokenizer), **fitted)
     return estimator
+
+
+def _check_graph_width(path: Path, graph: bytes, fitted: dict) -> None:
+    """`ModelFormatError` unless the graph's output is as wide as the head."""
+    import onnx
+
+    from skbert.tasks import get_task, output_task
+
+    config = fitted["network_config_"]
+    if config.head is None:
+        return
+    task = get_task(config.task)
+    if "activation_" in fitted:
+        task = output_task(config.task, fitted["activation_"])
+    units = task.units(config.n_outputs)
+    dims = onnx.load_from_string(graph).graph.output[0].type.tensor_type.shape.dim
+    width = dims[-1].dim_value if dims else 0
+    if width and width != units:
+        raise ModelFormatError(
+            f"{path / ONNX_FILE} outputs {width} values per text, but "
+            f"{path / CONFIG_FILE} describes a head of {units}; the file was "
+            "changed after saving. Save the estimator again."
+        )
 
 
 def _read_verified(path: Path, name: str, expected_sha256) -> Path:
@@ -301,6 +387,11 @@ def _member(path: Path, name: str) -> Path:
 
 
 def _read_document(path: Path) -> dict:
+    if not path.is_dir():
+        raise ModelFormatError(
+            f"{path} is not a directory, so not a saved skbert estimator; name "
+            "the folder that estimator.save (or skbert fit --model) wrote."
+        )
     config_file = _member(path, CONFIG_FILE)
     if not config_file.is_file():
         raise ModelFormatError(

@@ -28,13 +28,12 @@ TF Serving must be built with them), not skbert.
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 from pathlib import Path
 
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
+from skbert.files import write_directory
 from skbert.inputs import SEGMENT_NAMES
 from skbert.model import POOLINGS
 
@@ -81,16 +80,13 @@ def export_saved_model(estimator, path) -> Path:
     path = Path(path)
     version = _next_version(path)
     module = _ServingModule(estimator)
-    path.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
+        tf.saved_model.save(module, str(tmp), signatures={SIGNATURE: module.serve})
+
     # Written under a hidden name, then renamed: TF Serving never sees half a model.
-    partial = path / f".{version}.partial-{secrets.token_hex(4)}"
-    try:
-        tf.saved_model.save(module, str(partial), signatures={SIGNATURE: module.serve})
-        target = path / str(version)
-        partial.rename(target)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    target = path / str(version)
+    write_directory(target, write, what="model version")
     return target
 
 

@@ -139,6 +139,32 @@ _MARKS_16 = (
 _MAYBE_LONG_WORD = re.compile(rf"[^\t\n\f\r ]{{{MAX_BYTES_PER_WORD // 4 + 1},}}")
 # One ASCII word too long for WordPiece: [UNK] in place of an over-long word.
 _TOO_LONG = "x" * (MAX_BYTES_PER_WORD + 1)
+#: Characters first read of a long text per word piece it needs (`head`);
+#: four times more each time that is too few.
+CHARS_PER_PIECE = 16
+# Where a word always ends: before an ASCII space or punctuation character.
+# Folding leaves them as they are and never joins them to what comes before.
+_WORD_END = re.compile(r"[\t\n\f\r !-/:-@\[-`{-~]")
+# How far `word_end` looks for one.
+_WORD_END_REACH = 1024
+
+
+def word_end(text: str, position: int) -> int | None:
+    """The first position at or after `position` where every word of `text` ends.
+
+    The text before it tokenizes to the first word pieces of the whole text
+    (an ASCII space or punctuation character follows). None if there is
+    none within ``_WORD_END_REACH`` characters (nor the text's end).
+
+    Examples
+    --------
+    >>> word_end("a long word, then", 3), word_end("a long word", 20)
+    (6, 11)
+    """
+    if position >= len(text):
+        return len(text)
+    found = _WORD_END.search(text, position, position + _WORD_END_REACH)
+    return found.start() if found else None
 
 
 @functools.cache
@@ -377,7 +403,8 @@ class WordPieceTokenizer:
                 f"max_seq_length={self.max_seq_length} leaves no room for "
                 f"[CLS] and {n_segments} [SEP]; use at least {n_segments + 1}."
             )
-        texts = [text for segment in segments for text in segment]
+        # A long text is read only as far as the budget of word pieces needs.
+        texts = [self.head(text, budget) for segment in segments for text in segment]
         if self.lower_case:
             texts = fold(texts)
         texts = [self._limit_word_bytes(text) for text in texts]
@@ -391,6 +418,30 @@ class WordPieceTokenizer:
         token_starts = (np.cumsum(counts) - counts).reshape(n_segments, n)
         kept = _round_robin(counts.reshape(n_segments, n), budget)
         return self._combine(tokens, token_starts, kept)
+
+    def head(self, text: str, n_pieces: int) -> str:
+        """The beginning of `text` that holds its first `n_pieces` word pieces.
+
+        Short texts come back whole. A longer one is cut after
+        ``CHARS_PER_PIECE * n_pieces`` characters, where a word ends
+        (`word_end`), and read four times further while that holds fewer
+        pieces (or no word ends there): the pieces of a huge text are never
+        all made, and the first `n_pieces` are those of the whole text.
+        ``head("a b " * 100_000, 8)`` is its first 129 characters (128 is
+        inside a word).
+        """
+        reach = max(n_pieces, 1) * CHARS_PER_PIECE
+        while reach < len(text):
+            end = word_end(text, reach)
+            if end is not None and self._count(text[:end]) >= n_pieces:
+                return text[:end]
+            reach *= 4
+        return text
+
+    def _count(self, text: str) -> int:
+        """How many word pieces `pack` makes of `text`."""
+        text = fold([text])[0] if self.lower_case else text
+        return len(self._tokenizer.encode(self._limit_word_bytes(text)).ids)
 
     def words(self, text: str) -> list[tuple[str, tuple[int, int]]]:
         """The words `pack` finds in `text`, each with its ``(start, end)`` in `text`.

@@ -37,6 +37,8 @@ X2 = ["a good film", "a bad film"]
         (X2, [set(), set()], ValueError, "label sets are all empty"),
         (X2, [{"a"}], ValueError, "X has 2 texts but y has 1 label sets"),
         (X2, [{"a", None}, {"b"}], ValueError, "None inside a label set"),
+        (X2, [("a", 1), ("b", 2)], ValueError, r"y mixes label types \(int, str\)"),
+        (X2, [{"a", 1}, {"b"}], ValueError, r"y mixes label types \(int, str\)"),
         (X2, np.zeros((2, 2, 2)), ValueError, r"y has shape \(2, 2, 2\)"),
         (X2, None, ValueError, "y is None"),
     ],

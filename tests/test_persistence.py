@@ -197,7 +197,7 @@ def test_an_encoder_inside_the_saved_directory_is_refused(saved, tmp_path):
 def test_save_refuses_what_it_cannot_write_safely(fitted, saved, toy):
     import sklearn.base
 
-    with pytest.raises(FileExistsError, match="not an empty directory"):
+    with pytest.raises(FileExistsError, match="holds a saved skbert estimator"):
         fitted.save(saved)
     with pytest.raises(TypeError, match="no safe JSON form"):
         clone = sklearn.base.clone(fitted)

@@ -211,3 +211,75 @@ def test_chunks_refuse_pairs_bad_strides_and_exports(chunked, tmp_path):
     with pytest.raises(ValueError, match="export writes the truncating"):
         chunked.export(tmp_path / "model.onnx")
     assert not (tmp_path / "model.onnx").exists()
+
+
+#: Long texts whose beginnings are hard to cut: spaces first, accents and
+#: case (folded), punctuation, a run with no space, over-long words.
+LONG = [
+    " " * 20_000 + "the Film was GOOD, " * 9_000,
+    "naïve Straße ﬁne café! " * 9_000,
+    "x" * 3_000 + " and then " + "word" * 200 + " end. " * 30_000,
+    "(a)[b]{c}" * 30_000,
+]
+
+
+@pytest.mark.parametrize("lower_case", [True, False])
+def test_truncation_reads_a_long_text_only_as_far_as_it_keeps(
+    tokenizer, monkeypatch, lower_case
+):
+    from skbert.wordpiece import WordPieceTokenizer
+
+    cut = WordPieceTokenizer(tokenizer.vocab_file, lower_case, max_seq_length=64)
+    packed = cut.pack((LONG,)), cut.pack((LONG, LONG[::-1]))
+    heads = [cut.head(text, 62) for text in LONG]
+    assert all(len(head) < len(text) / 2 for head, text in zip(heads, LONG))
+    monkeypatch.setattr(WordPieceTokenizer, "head", lambda self, text, n: text)
+    whole = cut.pack((LONG,)), cut.pack((LONG, LONG[::-1]))
+    index = np.arange(len(LONG))
+    for ours, theirs in zip(packed, whole):
+        for name, value in ours.batch(index).items():
+            np.testing.assert_array_equal(value, theirs.batch(index)[name], name)
+
+
+def test_a_long_text_has_windows_spread_over_its_characters(tokenizer):
+    from skbert.windows import LONG_TEXT
+
+    text = " ".join(f"w{i}" for i in range(40_000))  # "w" and "##0".. pieces
+    assert len(text) > LONG_TEXT
+    every = split_windows([text], tokenizer, 18, stride=4)
+    sampled = split_windows([text], tokenizer, 18, stride=4, max_windows=6)
+    assert sampled.counts.tolist() == [6]
+    kept = sampled.texts.tolist()
+    assert kept[0] == every.texts[0] and kept[-1] == every.texts[-1]
+    starts = [text.index(window) for window in kept]
+    assert np.ptp(np.diff(starts[:-1])) < 20  # evenly spaced characters
+    assert all(len(pieces(tokenizer, window)) <= 16 for window in kept)
+    ends = [start + len(window) for start, window in zip(starts, kept)]
+    assert all(text[s - 1] == " " for s in starts[1:])  # cut between words
+    assert all(text[e] == " " for e in ends[:-1]) and ends[-1] == len(text)
+
+
+@pytest.mark.parametrize("long_texts", ["chunks", "truncate"])
+def test_an_8_mib_text_takes_the_memory_of_its_windows(fitted, tmp_path, long_texts):
+    from conftest import run_python
+
+    fitted.save(tmp_path / "model")
+    # VmHWM, the peak RSS of this process image (ru_maxrss would count the
+    # parent's, pytest's, from before the exec).
+    code = f"""
+import re, skbert
+def peak():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1)) // 1024
+clf = skbert.load({str(tmp_path / "model")!r}, backend="onnxruntime")
+clf.set_params(long_texts={long_texts!r}, max_windows=16)
+clf.predict(["a first text"])
+text = "the film was good and the plot was great but the acting was bad " * 140_000
+text = text[: 8 << 20]
+before = peak()
+clf.predict([text])
+print(peak() - before)
+"""
+    grown = int(run_python(code).stdout.split()[-1])
+    # Before issue 27: +2,315 MiB (chunks), +836 MiB (truncate).
+    assert grown < 64, f"predicting one 8 MiB text took {grown} MiB more"
