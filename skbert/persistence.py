@@ -30,10 +30,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from skbert.cache import file_sha256
 from skbert.config import NetworkConfig
 from skbert.files import check_destination, write_directory
+from skbert.sklearn_state import MARKER, from_plain, to_plain
 
 FORMAT = "skbert-estimator"
 FORMAT_VERSION = 1
@@ -53,11 +55,18 @@ class ModelFormatError(ValueError):
 
 def _estimator_classes() -> dict[str, type]:
     from skbert.classifier import BertClassifier
+    from skbert.fewshot import BertFewShotClassifier
     from skbert.regressor import BertRegressor
     from skbert.vectorizer import BertVectorizer
     from skbert.zeroshot import BertZeroShotClassifier
 
-    classes = (BertClassifier, BertRegressor, BertVectorizer, BertZeroShotClassifier)
+    classes = (
+        BertClassifier,
+        BertFewShotClassifier,
+        BertRegressor,
+        BertVectorizer,
+        BertZeroShotClassifier,
+    )
     return {c.__name__: c for c in classes}
 
 
@@ -303,6 +312,8 @@ def _new_estimator(path: Path, cls: type, params: dict, fitted: dict):
         ) from None
     n_outputs = fitted["network_config_"].n_outputs
     for name in ("classes_", "y_mean_", "y_scale_"):
+        if n_outputs is None:  # no head in the network: nothing to compare with
+            break
         if name in fitted and np.shape(fitted[name])[:1] != (n_outputs,):
             raise ModelFormatError(
                 f"{path / CONFIG_FILE} has {len(fitted[name])} entries in "
@@ -432,9 +443,15 @@ def _versions() -> dict[str, str]:
 
 
 def _encode(value, what: str):
-    """Plain JSON for `value`, tagging what JSON cannot say (tuples, arrays)."""
+    """Plain JSON for `value`, tagging what JSON cannot say (tuples, arrays).
+
+    A scikit-learn estimator (`BertFewShotClassifier`'s head) is written as
+    `skbert.sklearn_state.to_plain` gives it.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, BaseEstimator):
+        return _encode(to_plain(value, what), what)
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -472,7 +489,10 @@ def _decode(value):
     if "__tuple__" in value:
         return tuple(_decode(v) for v in value["__tuple__"])
     if "__dict__" in value:
-        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        decoded = {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        if MARKER in decoded:  # a scikit-learn estimator (a few-shot head)
+            return from_plain(decoded)
+        return decoded
     if "__float__" in value:
         return float(value["__float__"])
     if "__ndarray__" in value:

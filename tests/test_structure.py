@@ -10,6 +10,7 @@ PACKAGE = Path(skbert.__file__).parent
 ALLOWED_CYCLE = {
     "skbert.base",
     "skbert.classifier",
+    "skbert.fewshot",
     "skbert.persistence",
     "skbert.regressor",
     "skbert.vectorizer",
