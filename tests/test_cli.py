@@ -161,6 +161,7 @@ def test_user_errors_are_one_line_and_say_what_to_do(saved, tmp_path, no_trainin
     )
 
 
+@pytest.mark.slow  # a fresh process imports TensorFlow: about 12 s
 def test_the_command_prints_one_line_and_no_traceback(saved, tmp_path):
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text\ncafé\n".encode("latin-1"))
