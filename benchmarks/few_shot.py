@@ -123,24 +123,28 @@ def systems(chunks: bool, fewshot_params: dict):
 
 
 def run_setfit(peers_python, texts, labels, eval_texts, seed):
+    """SetFit's predictions (as the data's labels) and training seconds."""
     spec = {
         "train_texts": list(texts),
-        "train_labels": list(labels),
+        "train_labels": [str(label) for label in labels],
         "eval_texts": list(eval_texts),
         "seed": seed,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
     try:
-        out = subprocess.run(
-            [peers_python, str(PEERS_DIR / "setfit_peer.py"), str(model_dir()), f.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        command = [
+            peers_python,
+            str(PEERS_DIR / "setfit_peer.py"),
+            str(model_dir()),
+            f.name,
+        ]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(f.name)
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[-1])
+    back = {str(label): label for label in labels}
+    return [back[p] for p in result["predictions"]], result["train_s"]
 
 
 def model_dir() -> Path:
@@ -172,8 +176,9 @@ def measure(args) -> list[dict]:
                     index = sample(y_train, k, seed)
                     texts, labels = X_train[index], np.asarray(y_train)[index]
                     if system == "setfit":
-                        out = run_setfit(args.peers_python, texts, labels, X_test, seed)
-                        predicted, seconds = out["predictions"], out["train_s"]
+                        predicted, seconds = run_setfit(
+                            args.peers_python, texts, labels, X_test, seed
+                        )
                     else:
                         model = made[system]()
                         if system == "fewshot":
