@@ -40,6 +40,8 @@ TOPICS = {
     "tech": "Technology news: computers, the internet, mobile phones, software "
     "and video games.",
 }
+#: `BertFewShotClassifier`'s settings beside `READER`: its defaults.
+FEW_SHOT_PARAMS: dict = {}
 SIZES = (2, 4, 8, 16, 32)
 SEEDS = 3
 BASELINE = "TF-IDF + LR"
@@ -152,7 +154,9 @@ def _systems() -> dict:
         FROZEN: lambda seed: make_pipeline(
             BertVectorizer(**READER), Normalizer(), LogisticRegression(max_iter=1000)
         ),
-        FEW_SHOT: lambda seed: BertFewShotClassifier(**READER, random_state=seed),
+        FEW_SHOT: lambda seed: BertFewShotClassifier(
+            **READER, **FEW_SHOT_PARAMS, random_state=seed
+        ),
     }
 
 

@@ -176,26 +176,19 @@ def test_the_command_prints_one_line_and_no_traceback(saved, tmp_path):
 
 
 def test_demo_runs_again_in_the_same_folder(tmp_path, monkeypatch):
-    from sklearn.dummy import DummyClassifier
-
-    from conftest import tiny_classifier
     from skbert import demo
 
     texts, topics = sentiment(80, seed=0)
     monkeypatch.setattr(demo, "load_bbc_news", lambda: (texts, list(topics)))
-    monkeypatch.setattr(
-        demo,
-        "_systems",
-        lambda: {
-            "baseline": DummyClassifier(),
-            "BertClassifier (frozen encoder, chunks)": tiny_classifier(
-                train_encoder=False, epochs=2
-            ),
-        },
-    )
+    tiny = dict(encoder=TINY, max_seq_length=16, pooling="mean")
+    monkeypatch.setattr(demo, "READER", {**demo.READER, **tiny})
+    monkeypatch.setattr(demo, "FEW_SHOT_PARAMS", {"max_pairs": 60})
     monkeypatch.chdir(tmp_path)
-    demo.run_demo()
-    demo.run_demo()
+    for _ in range(2):
+        results = demo.run_demo(sizes=(2,), seeds=1)
+    assert set(results) == {0, 2, "all"}
+    assert set(results[2]) == {demo.BASELINE, demo.FROZEN, demo.FEW_SHOT}
+    assert (tmp_path / "skbert-demo-plots" / "accuracy_curve.png").is_file()
     assert sorted(p.name for p in (tmp_path / "skbert-demo-model").iterdir()) == sorted(
         OWN_FILES
     )
