@@ -154,32 +154,32 @@ def model_dir() -> Path:
 
 
 def measure(args) -> list[dict]:
+    """Every system on each draw, the systems alternating within a draw."""
     from sklearn.metrics import accuracy_score
 
     lines = []
     for name in args.datasets:
         X_train, y_train, X_test, y_test, chunks = load(name, args.data)
         X_train, X_test = np.asarray(X_train, dtype=object), list(X_test)
+        y_train = np.asarray(y_train)
         made = systems(chunks, args.fewshot)
         if "zeroshot" in args.systems:
             lines += zero_shot(name, X_test, y_test, chunks)
         for k in args.k:
-            for system in args.systems:
-                if system == "zeroshot" or (
-                    system == "setfit" and not args.peers_python
-                ):
-                    continue
-                if system == "setfit" and k not in args.setfit_k:
-                    continue
-                scores, fit_s = [], []
-                for seed in range(args.seeds):
-                    index = sample(y_train, k, seed)
-                    texts, labels = X_train[index], np.asarray(y_train)[index]
+            runs = {}
+            for seed in range(args.seeds):
+                index = sample(y_train, k, seed)
+                texts, labels = X_train[index], y_train[index]
+                for system in args.systems:
                     if system == "setfit":
+                        if not args.peers_python or k not in args.setfit_k:
+                            continue
+                        if seed >= (args.setfit_seeds or args.seeds):
+                            continue
                         predicted, seconds = run_setfit(
                             args.peers_python, texts, labels, X_test, seed
                         )
-                    else:
+                    elif system in made:
                         model = made[system]()
                         if system == "fewshot":
                             model.set_params(random_state=seed)
@@ -187,8 +187,12 @@ def measure(args) -> list[dict]:
                         model.fit(list(texts), labels)
                         seconds = time.perf_counter() - start
                         predicted = model.predict(X_test)
-                    scores.append(accuracy_score(y_test, predicted))
-                    fit_s.append(seconds)
+                    else:
+                        continue
+                    score = float(accuracy_score(y_test, predicted))
+                    runs.setdefault(system, []).append((score, seconds))
+            for system, results in runs.items():
+                scores, fit_s = zip(*results)
                 line = {
                     "data": name,
                     "k": k,
@@ -196,6 +200,7 @@ def measure(args) -> list[dict]:
                     "accuracy": round(float(np.mean(scores)), 4),
                     "accuracy_by_seed": [round(s, 4) for s in scores],
                     "fit_s": round(float(np.mean(fit_s)), 1),
+                    "fit_s_by_seed": [round(t, 1) for t in fit_s],
                 }
                 print(json.dumps(line), flush=True)
                 lines.append(line)

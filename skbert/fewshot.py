@@ -96,7 +96,7 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
     max_seq_length : int, default=128
         Tokens per text (or window) after packing.
     {LONG_TEXTS_PARAMETERS}
-    max_pairs : int, default=2000
+    max_pairs : int, default=6000
         The pairs the contrastive stage trains on (each batch of ``b`` texts
         gives ``b * (b - 1) / 2``): the time of the stage grows with it, not
         with the number of texts. 0 skips the stage (the head is fitted on
@@ -185,7 +185,7 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         stride=None,
         window_pooling="mean",
         max_windows=16,
-        max_pairs=2000,
+        max_pairs=6000,
         batch_size=16,
         learning_rate=1e-4,
         weight_decay=0.01,
