@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from skbert import progress
 from skbert.base import (
@@ -235,7 +235,8 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
             text); or multi-label targets as in `BertClassifier`.
         sample_weight : array-like of shape (n_samples,), optional
             Weights of each text's pairs in the contrastive loss, and of its
-            row in the head's fit if the head takes them.
+            row in the head's fit (single-label targets: the head must take
+            ``sample_weight``; multi-label: the contrastive loss only).
 
         Returns
         -------
@@ -259,6 +260,17 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         else:
             classes, labels = check_labels(y, n)
             targets = np.eye(len(classes), dtype=np.float32)[labels]
+        head = clone(self.head)
+        if indicator is not None:
+            head = OneVsRestClassifier(head)
+        fit_params = {}  # checked before the long stage, not after
+        if sample_weight is not None and indicator is None:
+            if not has_fit_parameter(head, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight weighs the head's fit too, and "
+                    f"{type(head).__name__}.fit takes no sample_weight; drop it, "
+                    "or use a head that takes it (e.g. LogisticRegression)."
+                )
         texts, targets, labels, weights = self._with_descriptions(
             segments[0], classes, targets, labels, weights, indicator is not None
         )
@@ -278,12 +290,8 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
                 self._window_reader(network, 1)
             history, n_pairs = self._tune(network, data, seed)
             features = self._features(texts, network)
-        head = clone(self.head)
-        if indicator is not None:
-            head = OneVsRestClassifier(head)
         if "random_state" in head.get_params() and self.random_state is not None:
             head.set_params(random_state=seed)
-        fit_params = {}
         if sample_weight is not None and indicator is None:
             fit_params["sample_weight"] = weights
         head.fit(features, labels, **fit_params)

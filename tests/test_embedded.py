@@ -128,3 +128,36 @@ def test_cli_fit_predict_evaluate(tmp_path, capsys):
     assert "accuracy" in report and "pos" in report
     with pytest.raises(SystemExit, match="no column 'text'"):
         main(["evaluate", str(data), "--model", str(model)])
+
+
+TREC = SST2.parent / "trec"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TREC.is_dir(), reason="needs ../shared/data/trec")
+def test_few_shot_tuning_beats_frozen_embeddings_on_eight_questions_a_class(
+    minilm_handles,
+):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+
+    def read(name):
+        rows = [
+            r.split(" ", 1) for r in (TREC / name).read_text("latin-1").splitlines()
+        ]
+        return np.array([t for _, t in rows], dtype=object), np.array(
+            [int(c) for c, _ in rows]
+        )
+
+    X, y = read("train.txt")
+    rng = np.random.default_rng(0)
+    index = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), 8, replace=False) for c in range(6)]
+    )
+    X_test, y_test = read("test.txt")
+    frozen = make_pipeline(skbert.BertVectorizer(), Normalizer(), LogisticRegression())
+    frozen_score = frozen.fit(list(X[index]), y[index]).score(list(X_test), y_test)
+    few = skbert.BertFewShotClassifier(max_pairs=4000, random_state=0)
+    few_score = few.fit(list(X[index]), y[index]).score(list(X_test), y_test)
+    assert few_score >= frozen_score + 0.1, (frozen_score, few_score)

@@ -140,6 +140,8 @@ def test_bad_input_gets_a_clear_error(toy):
         few_shot(max_pairs=-1).fit(X[:8], y[:8])
     with pytest.raises(ValueError, match="head"):
         few_shot(head="logistic").fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match="takes no sample_weight"):
+        few_shot(head=KNeighborsClassifier(3)).fit(X[:8], y[:8], np.ones(8))
 
 
 def test_any_sklearn_classifier_is_a_head_and_its_options_are_searched(toy):

@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from conftest import TINY
 from skbert import (
     BertClassifier,
+    BertFewShotClassifier,
     BertRegressor,
     BertVectorizer,
     BertZeroShotClassifier,
@@ -122,6 +123,13 @@ class ZeroShotRows(RowsAsTexts):
         return super().score(self._rows(X), y, sample_weight=sample_weight)
 
 
+class FewShotRows(ZeroShotRows):
+    """The few-shot classifier's methods: the zero-shot one's and `transform`."""
+
+    def transform(self, X):
+        return super().transform(self._rows(X))
+
+
 class TransformsRows(RowsAsTexts):
     def transform(self, X):
         return super().transform(self._rows(X))
@@ -153,6 +161,9 @@ ESTIMATORS = [
         TINY, epochs=20, learning_rate=1e-3, **TRAINED
     ),
     numeric_rows(BertVectorizer, TransformsRows)(TINY, max_seq_length=32),
+    numeric_rows(BertFewShotClassifier, FewShotRows)(
+        TINY, pooling="mean", max_pairs=300, learning_rate=3e-3, **TRAINED
+    ),
     numeric_rows(BertZeroShotClassifier, ZeroShotRows)(
         {0: "zero", 1: "one", 2: "two"}, encoder=TINY, pooling="mean", max_seq_length=32
     ),
@@ -212,6 +223,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_do_not_raise_errors_in_init_or_set_params": HEAD_KWARGS,
     },
     BertVectorizer: TEXTS,
+    BertFewShotClassifier: TEXTS,
     BertZeroShotClassifier: {**TEXTS, **ZERO_SHOT},
 }
 
