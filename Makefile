@@ -2,7 +2,9 @@
 # every tier (what CI runs); all set up .venv first.
 # `make bench` runs the speed benchmark on the data in $(DATA); with PEERS_PYTHON set
 # (the python of the peers' own environment, see $(PEERS)/peers.py) it measures the
-# peers in the same run. BENCH_ARGS adds options, e.g. BENCH_ARGS="--quick".
+# peers in the same run. BENCH_ARGS adds options, e.g. BENCH_ARGS="--quick";
+# then benchmarks/few_shot.py (few labels: skbert against TF-IDF and SetFit),
+# with FEW_SHOT_ARGS (default: 8 labels per class only).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,6 +12,7 @@ DATA ?= ../shared/data
 PEERS ?= ../shared/bench
 PEERS_PYTHON ?=
 BENCH_ARGS ?=
+FEW_SHOT_ARGS ?= --k 8
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test test-all bench clean
@@ -38,6 +41,8 @@ test-all: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	PEERS_PYTHON="$(PEERS_PYTHON)" $(BIN)/python benchmarks/speed.py $(DATA) \
 		--peers-dir $(PEERS) $(BENCH_ARGS)
+	PEERS_PYTHON="$(PEERS_PYTHON)" $(BIN)/python benchmarks/few_shot.py $(DATA) \
+		--peers-dir $(PEERS) $(FEW_SHOT_ARGS)
 
 clean:
 	rm -rf $(VENV) .test-home

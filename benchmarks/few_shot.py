@@ -323,6 +323,9 @@ def main(argv=None) -> None:
         default=["tfidf", "frozen", "fewshot", "zeroshot", "setfit"],
     )
     parser.add_argument(
+        "--setfit-seeds", type=int, help="draws SetFit runs on (default: all)"
+    )
+    parser.add_argument(
         "--setfit-k",
         nargs="+",
         type=int,

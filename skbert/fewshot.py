@@ -406,7 +406,7 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         """The head's decision function on each text's embedding."""
         return self.head_.decision_function(self._head_features(X))
 
-    def transform(self, X) -> np.ndarray:
+    def embed(self, X) -> np.ndarray:
         """The embeddings the head reads (tuned, normalized if ``normalize``).
 
         Returns

@@ -108,7 +108,7 @@ class ClassifiesRows(PredictsRows):
 
 
 class ZeroShotRows(RowsAsTexts):
-    """The zero-shot classifier's methods (it has no `partial_fit`)."""
+    """The zero- and few-shot classifiers' methods (they have no `partial_fit`)."""
 
     def predict(self, X):
         return super().predict(self._rows(X))
@@ -121,13 +121,6 @@ class ZeroShotRows(RowsAsTexts):
 
     def score(self, X, y, sample_weight=None):
         return super().score(self._rows(X), y, sample_weight=sample_weight)
-
-
-class FewShotRows(ZeroShotRows):
-    """The few-shot classifier's methods: the zero-shot one's and `transform`."""
-
-    def transform(self, X):
-        return super().transform(self._rows(X))
 
 
 class TransformsRows(RowsAsTexts):
@@ -161,7 +154,7 @@ ESTIMATORS = [
         TINY, epochs=20, learning_rate=1e-3, **TRAINED
     ),
     numeric_rows(BertVectorizer, TransformsRows)(TINY, max_seq_length=32),
-    numeric_rows(BertFewShotClassifier, FewShotRows)(
+    numeric_rows(BertFewShotClassifier, ZeroShotRows)(
         TINY, pooling="mean", max_pairs=300, learning_rate=3e-3, **TRAINED
     ),
     numeric_rows(BertZeroShotClassifier, ZeroShotRows)(
