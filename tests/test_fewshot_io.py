@@ -15,6 +15,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
+from test_fewshot import few_shot as tiny_few_shot
 
 import skbert
 from conftest import TINY, exported_proba, run_python, sentiment
@@ -28,14 +29,7 @@ X_TEST, Y_TEST = sentiment(12, seed=1)
 
 
 def few_shot(**params):
-    defaults = dict(
-        max_pairs=200,
-        learning_rate=3e-3,
-        max_seq_length=16,
-        pooling="mean",
-        random_state=0,
-    )
-    return BertFewShotClassifier(TINY, **{**defaults, **params})
+    return tiny_few_shot(**{"max_pairs": 200, **params})
 
 
 def targets(task):
@@ -197,51 +191,55 @@ def cli_args(command, data, model, *more):
     return [command, str(data), "--model", str(model), *more]
 
 
-def test_cli_fits_a_few_shot_model_then_predicts_and_evaluates(tmp_path, capsys):
-    data, model = tmp_path / "reviews.csv", tmp_path / "model"
+@pytest.fixture
+def reviews(tmp_path):
+    data = tmp_path / "reviews.csv"
     pd.DataFrame({"text": X, "label": Y}).to_csv(data, index=False)
+    return data
+
+
+def predict_and_evaluate(data, model, capsys):
+    """``skbert predict`` and ``evaluate`` on `model`: predictions, output, plots."""
+    out, plots = data.parent / "out.csv", data.parent / "plots"
+    assert main(cli_args("predict", data, model, "--output", str(out))) == 0
+    predicted = pd.read_csv(out)["prediction"].tolist()
+    capsys.readouterr()
+    assert main(cli_args("evaluate", data, model, "--plots", str(plots))) == 0
+    return predicted, capsys.readouterr().out, sorted(p.name for p in plots.iterdir())
+
+
+def test_cli_fits_a_few_shot_model_then_predicts_and_evaluates(
+    reviews, tmp_path, capsys
+):
+    model = tmp_path / "model"
     options = ["--encoder", TINY, "--max-seq-length", "16", "--random-state", "0"]
-    assert (
-        main(cli_args("fit", data, model, "--few-shot", "--max-pairs", "200", *options))
-        == 0
-    )
+    argv = cli_args("fit", reviews, model, "--few-shot", "--max-pairs", "200")
+    assert main([*argv, *options]) == 0
     assert "classes ['neg', 'pos']; saved" in capsys.readouterr().out
     loaded = skbert.load(model)
     assert type(loaded) is BertFewShotClassifier
     assert (loaded.max_pairs, loaded.max_seq_length) == (200, 16)
     assert 200 <= loaded.n_pairs_ < 200 + 120
-    out = tmp_path / "out.csv"
-    assert main(cli_args("predict", data, model, "--output", str(out))) == 0
-    predicted = pd.read_csv(out)["prediction"].tolist()
+    predicted, report, plots = predict_and_evaluate(reviews, model, capsys)
     assert predicted == loaded.predict(X).tolist()
-    plots = tmp_path / "plots"
-    assert main(cli_args("evaluate", data, model, "--plots", str(plots))) == 0
     accuracy = np.mean(np.asarray(predicted) == Y)
-    assert f"accuracy {accuracy:.4f} on 48 examples" in capsys.readouterr().out
-    assert sorted(p.name for p in plots.iterdir()) == [
-        "confusion_matrix.png",
-        "training_curve.png",
-    ]
+    assert f"accuracy {accuracy:.4f} on 48 examples" in report
+    assert plots == ["confusion_matrix.png", "training_curve.png"]
 
 
-def test_cli_predicts_and_evaluates_a_zero_shot_model(tmp_path, capsys):
-    data, model = tmp_path / "reviews.csv", tmp_path / "model"
-    pd.DataFrame({"text": X, "label": Y}).to_csv(data, index=False)
+def test_cli_predicts_and_evaluates_a_zero_shot_model(reviews, tmp_path, capsys):
     zero_shot = BertZeroShotClassifier(
         {"pos": "a good film", "neg": "a bad film"},
         encoder=TINY,
         pooling="mean",
         max_seq_length=16,
     ).fit()
-    zero_shot.save(model)
-    out = tmp_path / "out.csv"
-    assert main(cli_args("predict", data, model, "--output", str(out))) == 0
-    predicted = pd.read_csv(out)["prediction"].tolist()
+    zero_shot.save(tmp_path / "model")
+    predicted, report, plots = predict_and_evaluate(reviews, tmp_path / "model", capsys)
     assert predicted == zero_shot.predict(X).tolist()
-    plots = tmp_path / "plots"
-    assert main(cli_args("evaluate", data, model, "--plots", str(plots))) == 0
-    assert "on 48 examples" in capsys.readouterr().out
-    assert [p.name for p in plots.iterdir()] == ["confusion_matrix.png"]
+    accuracy = np.mean(np.asarray(predicted) == Y)
+    assert f"accuracy {accuracy:.4f} on 48 examples" in report
+    assert plots == ["confusion_matrix.png"]
 
 
 @pytest.mark.parametrize(
@@ -254,10 +252,9 @@ def test_cli_predicts_and_evaluates_a_zero_shot_model(tmp_path, capsys):
     ],
 )
 def test_cli_refuses_options_of_the_other_classifier_in_one_line(
-    tmp_path, flags, message
+    reviews, tmp_path, flags, message
 ):
-    data, model = tmp_path / "reviews.csv", tmp_path / "model"
-    pd.DataFrame({"text": X, "label": Y}).to_csv(data, index=False)
+    model = tmp_path / "model"
     with pytest.raises(SystemExit, match=message) as caught:
-        main(cli_args("fit", data, model, "--encoder", TINY, *flags))
+        main(cli_args("fit", reviews, model, "--encoder", TINY, *flags))
     assert "\n" not in str(caught.value) and not model.exists()
