@@ -37,9 +37,10 @@ def export_onnx(estimator, path, overwrite: bool = False) -> Path:
 
     `path` may be new or empty, or with `overwrite` an earlier ONNX export
     of skbert's (`is_onnx_export`); it is written beside `path` and renamed
-    into place (`skbert.files.write_directory`). Raises
-    `skbert.runtime.NotExportable` (a `ValueError`) for a network that
-    cannot be written as ONNX.
+    into place (`skbert.files.write_directory`). The estimator's last step,
+    if it has one (its ``_export_head``, a `LinearHead`), is written after
+    the network. Raises `skbert.runtime.NotExportable` (a `ValueError`) for
+    a network or a last step that cannot be written as ONNX.
     """
     from sklearn.utils.validation import check_is_fitted
 

@@ -152,6 +152,11 @@ def test_onnx_export_runs_on_plain_onnxruntime_with_predict_probas_numbers(
     activation = "softmax" if task == "multiclass" else "sigmoid"
     assert line == f"{task} {activation} False"
     np.testing.assert_allclose(proba, clf.predict_proba(X_TEST), atol=1e-5)
+    # Loaded without TensorFlow, it exports the same graph.
+    clf.save(tmp_path / "model")
+    served = skbert.load(tmp_path / "model", backend="onnxruntime")
+    again = served.export(tmp_path / "again")
+    assert (again / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
 
 
 def test_saved_model_export_gives_predict_and_predict_proba(fitted, tmp_path):
