@@ -450,6 +450,16 @@ class BertEstimator(BaseEstimator):
             f"format={format!r} is not an export format; use 'onnx' or 'saved_model'."
         )
 
+    def _export_head(self):
+        """The step after the network that exports add, or None (see export).
+
+        An estimator whose predictions are a linear map of its network's
+        embeddings returns it as a `skbert.onnx_export.LinearHead` (or raises
+        `skbert.runtime.NotExportable` saying why it cannot); None means the
+        network's output is all an export needs.
+        """
+        return None
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         if state.get("distribute_strategy") is not None:

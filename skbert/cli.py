@@ -232,25 +232,55 @@ def _check_labels_present(args, y: list) -> None:
 
 
 def _fit(args) -> None:
-    from skbert import BertClassifier
     from skbert.persistence import check_save_path
 
     # Before the training, not after it: a fit is never lost to a taken folder.
     check_save_path(args.model, args.overwrite, flag="--overwrite")
+    clf = _classifier(args)
     _, X, y = _read_table(args, need_labels=True)
-    clf = BertClassifier(
-        args.encoder,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_seq_length=args.max_seq_length,
-        train_encoder=not args.freeze_encoder,
-        random_state=args.random_state,
-        verbose=1,
-    ).fit(X, y)
-    clf.save(args.model, overwrite=args.overwrite)
+    clf.fit(X, y).save(args.model, overwrite=args.overwrite)
     classes = clf.classes_.tolist()
     print(f"fitted on {len(y)} examples, classes {classes}; saved {args.model}")
+
+
+def _classifier(args):
+    """The unfitted classifier ``fit`` asked for; `UserError` for options it lacks."""
+    from skbert import BertClassifier, BertFewShotClassifier
+
+    if args.few_shot:
+        for flag, given in [
+            ("--epochs", args.epochs is not None),
+            ("--freeze-encoder", args.freeze_encoder),
+        ]:
+            if given:
+                raise UserError(
+                    f"{flag} does not apply to --few-shot, which tunes the encoder "
+                    "on --max-pairs pairs of texts; drop it."
+                )
+    elif args.max_pairs is not None:
+        raise UserError("--max-pairs applies to --few-shot only; add it, or drop it.")
+    shared = dict(
+        max_seq_length=args.max_seq_length,
+        long_texts=args.long_texts,
+        random_state=args.random_state,
+        verbose=1,
+    )
+    # The options left out take the classifier's own defaults.
+    given = {
+        name: value
+        for name, value in [
+            ("batch_size", args.batch_size),
+            ("learning_rate", args.learning_rate),
+            ("epochs", args.epochs),
+            ("max_pairs", args.max_pairs),
+        ]
+        if value is not None and value != "auto"
+    }
+    if args.few_shot:
+        return BertFewShotClassifier(args.encoder, **shared, **given)
+    return BertClassifier(
+        args.encoder, train_encoder=not args.freeze_encoder, **shared, **given
+    )
 
 
 def _predict(args) -> None:
@@ -332,14 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--plots", default="skbert-demo-plots", help="PNG directory")
     demo.set_defaults(func=_demo)
     for name, func, text in [
-        ("fit", _fit, "fit a BertClassifier on a CSV/TSV file and save it"),
+        ("fit", _fit, "fit a classifier on a CSV/TSV file and save it"),
         ("predict", _predict, "add a 'prediction' column to a CSV/TSV file"),
         ("evaluate", _evaluate, "accuracy and per-class report on a labeled file"),
     ]:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("data", help="CSV or TSV file (by its extension)")
         sub.add_argument(
-            "--model", required=True, help="model directory (BertClassifier.save)"
+            "--model", required=True, help="model directory (fit --model, est.save)"
         )
         sub.add_argument("--text-column", default="text")
         sub.add_argument("--text-pair-column", default=None, help="segment B of pairs")
@@ -361,16 +391,39 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sub.add_argument("--output", default=None, help="file to write (stdout)")
         if name == "fit":
+            sub.add_argument(
+                "--few-shot",
+                action="store_true",
+                help="fit a BertFewShotClassifier (contrastive tuning on pairs of "
+                "texts, then logistic regression): for a few labeled texts per class",
+            )
             sub.add_argument("--encoder", default=DEFAULT_ENCODER)
-            sub.add_argument("--epochs", type=int, default=3)
-            sub.add_argument("--batch-size", type=int, default=32)
+            sub.add_argument("--epochs", type=int, default=None, help="(default 3)")
+            sub.add_argument(
+                "--max-pairs",
+                type=int,
+                default=None,
+                help="with --few-shot: pairs of texts to tune on (its default)",
+            )
+            sub.add_argument(
+                "--batch-size",
+                type=int,
+                default=None,
+                help="the classifier's default: 32 (--few-shot: 16)",
+            )
             sub.add_argument(
                 "--learning-rate",
                 type=lambda v: v if v == "auto" else float(v),
                 default="auto",
-                help="a number, or auto (the encoder's own; default)",
+                help="a number, or auto (the classifier's own choice; default)",
             )
             sub.add_argument("--max-seq-length", type=int, default=128)
+            sub.add_argument(
+                "--long-texts",
+                choices=("truncate", "chunks"),
+                default="truncate",
+                help="read a long text's beginning, or all of it in windows",
+            )
             sub.add_argument("--freeze-encoder", action="store_true")
             sub.add_argument("--random-state", type=int, default=None)
             sub.add_argument(

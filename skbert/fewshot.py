@@ -406,6 +406,15 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         """The head's decision function on each text's embedding."""
         return self.head_.decision_function(self._head_features(X))
 
+    def _export_head(self):
+        """The head for `export`: linear heads only (`sklearn_linear_head`)."""
+        from skbert.onnx_export import sklearn_linear_head
+
+        check_is_fitted(self, "head_")
+        return sklearn_linear_head(
+            self.head_, self.classes_, self.multilabel_, self.normalize
+        )
+
     def embed(self, X) -> np.ndarray:
         """The embeddings the head reads (tuned, normalized if ``normalize``).
 

@@ -45,16 +45,21 @@ _MASK_VALUE = -1e9
 
 
 class GraphBuilder:
-    """Nodes and initializers of one ONNX graph, with fresh names for values."""
+    """Nodes and initializers of one ONNX graph, with fresh names for values.
 
-    def __init__(self):
+    Names are ``{prefix}{hint}_{count}``: a `prefix` keeps the names of nodes
+    added to an existing graph apart from its own.
+    """
+
+    def __init__(self, prefix: str = ""):
         self.nodes: list = []
         self.initializers: list = []
         self._count = 0
+        self._prefix = prefix
 
     def name(self, hint: str) -> str:
         self._count += 1
-        return f"{hint}_{self._count}"
+        return f"{self._prefix}{hint}_{self._count}"
 
     def const(self, value, hint: str = "const", dtype=np.float32) -> str:
         name = self.name(hint)
@@ -464,6 +469,61 @@ def network_graph(
         helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in named
     ]
     return g.model(graph_inputs, graph_outputs)
+
+
+def with_linear_head(
+    graph: bytes, weight, bias, normalize: bool, output: str = "logits"
+) -> bytes:
+    """`graph` with a linear map on its output: embeddings in, `output` out.
+
+    `graph` returns one ``[batch, width]`` output (an encoder's pooling);
+    the result returns ``x @ weight.T + bias`` of it, where ``x`` is the
+    output L2-normalized if `normalize` (``x / max(|x|, 1e-12)``, as
+    `skbert.BertFewShotClassifier` and `skbert.BertZeroShotClassifier`
+    normalize), else the output itself.
+
+    Parameters
+    ----------
+    graph : bytes
+        A serialized ONNX model with one output.
+    weight : array of shape (n_outputs, width)
+    bias : array of shape (n_outputs,)
+    normalize : bool
+    output : str
+        The name of the new output.
+
+    Examples
+    --------
+    >>> import onnxruntime as ort
+    >>> io = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 2])
+    ...       for name in ("x", "embeddings")]
+    >>> node = helper.make_node("Identity", ["x"], ["embeddings"])
+    >>> encoder = helper.make_model(helper.make_graph([node], "g", io[:1], io[1:]))
+    >>> graph = with_linear_head(encoder.SerializeToString(), [[1.0, 0.0]], [0.5],
+    ...                          normalize=True)
+    >>> ort.InferenceSession(graph).run(None, {"x": np.array([[3.0, 4.0]], "f")})
+    [array([[1.1]], dtype=float32)]
+    """
+    model = onnx.load_from_string(graph)
+    (embeddings, *rest) = [o.name for o in model.graph.output]
+    if rest:
+        raise NotExportable("a linear head reads a graph of one output.")
+    g = GraphBuilder(prefix="linear_head/")
+    x = embeddings
+    if normalize:
+        norm = g.op("ReduceL2", x, g.ints([1]), keepdims=1)
+        x = g.op("Div", x, g.op("Max", norm, g.const([1e-12])))
+    weight = np.asarray(weight, dtype=np.float32)
+    g.dense(x, weight.T, np.asarray(bias, dtype=np.float32), "linear_head")
+    g.nodes[-1].output[0] = output
+    model.graph.node.extend(g.nodes)
+    model.graph.initializer.extend(g.initializers)
+    del model.graph.output[:]
+    model.graph.output.append(
+        helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", len(bias)])
+    )
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS) -> bytes:

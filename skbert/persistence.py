@@ -467,7 +467,10 @@ def _encode(value, what: str):
         return [_encode(v, what) for v in value]
     if isinstance(value, dict):
         return {
-            "__dict__": [[_encode(k, what), _encode(v, what)] for k, v in value.items()]
+            "__dict__": [
+                [_encode(k, what), _encode(v, f"{what} {k!r}")]
+                for k, v in value.items()
+            ]
         }
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
         return {

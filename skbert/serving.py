@@ -17,6 +17,11 @@ BertClassifier     ``probabilities`` float32 [n, n_classes], as ``predict_proba`
                    int64 0/1 indicator [n, n_labels]
 BertRegressor      ``predictions`` float32 [n, n_outputs], in the units of ``y``
 BertVectorizer     ``embeddings`` float32 [n, width], by its ``pooling``
+BertFewShot-       as BertClassifier, when its head is linear (a logistic
+Classifier         regression; multi-label: one-vs-rest of them): the head is
+                   written into the graph (`skbert.onnx_export.LinearHead`)
+BertZeroShot-      as BertClassifier: the softmax of the cosines over
+Classifier         ``temperature`` (its logits)
 =================  ===============================================================
 
 It is laid out as TF Serving reads a model: ``path/<version>/`` with
@@ -30,6 +35,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
@@ -48,8 +54,10 @@ def export_saved_model(estimator, path) -> Path:
 
     Parameters
     ----------
-    estimator : BertClassifier, BertRegressor or BertVectorizer
-        Fitted, with a fine-tuned or frozen encoder and any head.
+    estimator : skbert estimator
+        Fitted: a BertClassifier, BertRegressor or BertVectorizer with a
+        fine-tuned or frozen encoder and any head; a BertFewShotClassifier
+        with a linear head; a BertZeroShotClassifier.
     path : str or path
         The model's base directory: new, empty, or holding numbered version
         folders only (entries whose name starts with ``.`` are ignored). The
@@ -151,6 +159,9 @@ class _ServingModule(tf.Module):
 
 def _finisher(estimator, config):
     """The estimator's last step, network outputs to the signature's outputs."""
+    linear = estimator._export_head()
+    if linear is not None:
+        return _linear_finisher(linear, POOLINGS[config.pooling])
     if not config.head:
         name = POOLINGS[config.pooling]
         return lambda outputs: {"embeddings": outputs[name]}
@@ -163,9 +174,35 @@ def _finisher(estimator, config):
             return {"predictions": tf.cast(values, tf.float32)}
 
         return predictions
-    multilabel = config.task == "multilabel"
-    sigmoid = estimator.activation_ == "sigmoid"
-    classes = tf.constant([str(c) for c in estimator.classes_.tolist()])
+    return _classifier(config.task, estimator.activation_, estimator.classes_)
+
+
+def _linear_finisher(linear, name: str):
+    """A `skbert.onnx_export.LinearHead` on the network's embeddings, then classify.
+
+    The network gives the embeddings as a tensor (a tuned encoder's
+    pooling) or in a dict of encoder outputs, under `name`.
+    """
+    weight = tf.constant(linear.weight, tf.float32)
+    bias = tf.constant(linear.bias, tf.float32)
+    classify = _classifier(linear.task, linear.activation, linear.classes)
+
+    def finish(outputs):
+        x = outputs[name] if isinstance(outputs, dict) else outputs
+        x = tf.cast(x, tf.float32)
+        if linear.normalize:
+            norm = tf.norm(x, axis=1, keepdims=True)
+            x = x / tf.maximum(norm, 1e-12)
+        return classify(tf.matmul(x, weight, transpose_b=True) + bias)
+
+    return finish
+
+
+def _classifier(task: str, activation: str, classes):
+    """Logits to ``probabilities``, ``logits`` and ``labels``, as `predict` has them."""
+    multilabel = task == "multilabel"
+    sigmoid = activation == "sigmoid"
+    classes = tf.constant([str(c) for c in np.asarray(classes).tolist()])
 
     def classify(logits):
         logits = tf.cast(logits, tf.float32)

@@ -29,9 +29,13 @@ MARKER = "__sklearn__"
 
 @functools.cache
 def _classes() -> dict[str, type]:
+    from sklearn.multiclass import _ConstantPredictor
     from sklearn.utils import all_estimators
 
-    return {f"{c.__module__}.{c.__name__}": c for _, c in all_estimators()}
+    # OneVsRestClassifier keeps a _ConstantPredictor for a label that is
+    # constant in training (a multi-label column all 0 or all 1).
+    classes = [c for _, c in all_estimators()] + [_ConstantPredictor]
+    return {_name(c): c for c in classes}
 
 
 def _name(cls: type) -> str:

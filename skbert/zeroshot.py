@@ -330,22 +330,18 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
         cosines = self._cosines(X)  # checks that the estimator is fitted
         return self.classes_[np.argmax(cosines, axis=1)]
 
-    def export(self, path, format="onnx"):
-        """Not available for a zero-shot classifier: serve it with `skbert.load`.
+    def _export_head(self):
+        """`export`'s last step: cosines over ``temperature``, then the softmax."""
+        from skbert.onnx_export import LinearHead
 
-        Raises
-        ------
-        NotImplementedError
-            Always, saying what to do instead.
-        """
-        raise NotImplementedError(
-            "export writes a network's outputs, and a zero-shot classifier's "
-            "last step (the cosine to label_embeddings_, the softmax at "
-            "temperature) is not part of its network. Save it with "
-            "clf.save(path) and predict with skbert.load(path, "
-            "backend='onnxruntime'), which needs no TensorFlow; or export "
-            "BertVectorizer(encoder, pooling=...) and compare its embeddings "
-            "with clf.label_embeddings_ yourself."
+        check_is_fitted(self, "label_embeddings_")
+        return LinearHead(
+            weight=self.label_embeddings_ / np.float32(self.temperature),
+            bias=np.zeros(len(self.classes_), np.float32),
+            normalize=True,
+            task="binary" if len(self.classes_) == 2 else "multiclass",
+            activation="softmax",
+            classes=self.classes_,
         )
 
 

@@ -126,3 +126,53 @@ def run_python(code, env=None, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f"subprocess failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+#: How a user runs an ONNX export (the user guide's script, every task):
+#: plain onnxruntime and tokenizers, probabilities from skbert.json's settings.
+_EXPORT_CONSUMER = """
+import json, sys
+import numpy as np, onnxruntime as ort
+from tokenizers import Tokenizer
+root, texts, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+meta = json.load(open(root + "/skbert.json"))
+tokenizer = Tokenizer.from_file(root + "/tokenizer.json")
+session = ort.InferenceSession(root + "/model.onnx")
+batch = tokenizer.encode_batch(texts)
+feed = {
+    "input_word_ids": np.array([e.ids for e in batch]),
+    "input_mask": np.array([e.attention_mask for e in batch]),
+    "input_type_ids": np.array([e.type_ids for e in batch]),
+}
+logits = session.run([meta["output"]], feed)[0].astype(np.float64)
+if meta["activation"] == "softmax":
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba = exp / exp.sum(axis=1, keepdims=True)
+elif meta["task"] == "multilabel":
+    proba = 1 / (1 + np.exp(-logits))
+else:
+    positive = 1 / (1 + np.exp(-logits[:, 0]))
+    proba = np.column_stack([1 - positive, positive])
+np.save(out, proba)
+print(meta["task"], meta["activation"], "skbert" in sys.modules)
+"""
+
+
+def exported_proba(path, texts, out):
+    """Probabilities of the ONNX export at `path` on `texts`, run as a user would.
+
+    In a fresh process with onnxruntime and tokenizers only; `out` is a
+    ``.npy`` file to pass them through. Returns them and the process's
+    last line: task, activation, and whether skbert was imported.
+    """
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-c", _EXPORT_CONSUMER, str(path), json.dumps(texts), out],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"the export did not run:\n{result.stderr}")
+    return np.load(out), result.stdout.strip().splitlines()[-1]

@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 import skbert
-from conftest import TINY, run_python
+from conftest import TINY, exported_proba, run_python
 from skbert import BertVectorizer, BertZeroShotClassifier
 
 LABELS = ["sport", "politics", "film"]
@@ -255,9 +255,25 @@ print(clf.predict({TEXTS[3:4]!r}), "tensorflow" in sys.modules)
     assert out.stdout.strip().splitlines()[-1] == "['politics'] False"
 
 
-def test_export_says_how_to_serve_instead(fitted, tmp_path):
-    with pytest.raises(NotImplementedError, match=r"backend='onnxruntime'"):
-        fitted.export(tmp_path / "export")
+def test_export_writes_the_cosines_and_softmax_into_the_graph(fitted, tmp_path):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the preprocessor's ops)
+
+    expected = fitted.predict_proba(TEXTS)
+    out = fitted.export(tmp_path / "onnx")
+    proba, line = exported_proba(out, TEXTS, str(tmp_path / "proba.npy"))
+    assert line == "multiclass softmax False"
+    np.testing.assert_allclose(proba, expected, atol=1e-5)
+    version = fitted.export(tmp_path / "served", format="saved_model")
+    serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+    served = serve(text=tf.constant(TEXTS))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    assert (
+        served["labels"].numpy().astype(str).tolist() == fitted.predict(TEXTS).tolist()
+    )
+    chunks = clone(fitted).set_params(long_texts="chunks").fit()
+    with pytest.raises(ValueError, match="reads long texts in chunks"):
+        chunks.export(tmp_path / "chunks")
 
 
 def test_params_clone_and_tags():
