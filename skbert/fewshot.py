@@ -386,7 +386,8 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         -------
         ndarray of shape (n_samples,), or (n_samples, n_labels) for multi-label
         """
-        predicted = self.head_.predict(self._head_features(X))
+        features = self._head_features(X)  # checks that it is fitted
+        predicted = self.head_.predict(features)
         if self.multilabel_:
             return np.asarray(predicted).astype(int)
         return self.classes_[np.asarray(predicted, dtype=int)]
@@ -399,12 +400,14 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return self.head_.predict_proba(self._head_features(X))
+        features = self._head_features(X)
+        return self.head_.predict_proba(features)
 
     @available_if(_head_has("decision_function"))
     def decision_function(self, X) -> np.ndarray:
         """The head's decision function on each text's embedding."""
-        return self.head_.decision_function(self._head_features(X))
+        features = self._head_features(X)
+        return self.head_.decision_function(features)
 
     def _export_head(self):
         """The head for `export`: linear heads only (`sklearn_linear_head`)."""
