@@ -139,7 +139,11 @@ def run_setfit(peers_python, texts, labels, eval_texts, seed):
             str(model_dir()),
             f.name,
         ]
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        # SetFit writes checkpoints/ into its working directory: a temporary one.
+        with tempfile.TemporaryDirectory() as work:
+            out = subprocess.run(
+                command, capture_output=True, text=True, check=True, cwd=work
+            ).stdout
     finally:
         os.unlink(f.name)
     result = json.loads(out.strip().splitlines()[-1])
