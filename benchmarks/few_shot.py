@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 from zero_shot import CLINC_INTENTS, DESCRIPTIONS, NAMES, read_trec
 
+from skbert.demo import draw
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -88,18 +90,6 @@ def load(name: str, data: Path):
 
 #: The keys of `zero_shot.NAMES` and `zero_shot.DESCRIPTIONS` by data set.
 ZERO_SHOT_KEYS = {"bbc": "bbc", "trec": "trec", "clinc20": "clinc150"}
-
-
-def sample(labels, k: int, seed: int) -> np.ndarray:
-    """Indices of `k` texts of each class, drawn with `seed`."""
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    return np.concatenate(
-        [
-            rng.choice(np.flatnonzero(labels == c), k, replace=False)
-            for c in np.unique(labels)
-        ]
-    )
 
 
 def systems(chunks: bool, fewshot_params: dict):
@@ -172,7 +162,7 @@ def measure(args) -> list[dict]:
         for k in args.k:
             runs = {}
             for seed in range(args.seeds):
-                index = sample(y_train, k, seed)
+                index = draw(y_train, k, seed)
                 texts, labels = X_train[index], y_train[index]
                 for system in args.systems:
                     if system == "setfit":
