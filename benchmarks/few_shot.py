@@ -185,7 +185,7 @@ def measure(args) -> list[dict]:
                         continue
                     score = float(accuracy_score(y_test, predicted))
                     runs.setdefault(system, []).append((score, seconds))
-                    draw = {
+                    measured = {
                         "data": name,
                         "k": k,
                         "draw": seed,
@@ -193,7 +193,7 @@ def measure(args) -> list[dict]:
                         "accuracy": round(score, 4),
                         "fit_s": round(seconds, 1),
                     }
-                    print(json.dumps(draw), file=sys.stderr, flush=True)
+                    print(json.dumps(measured), file=sys.stderr, flush=True)
             for system, results in runs.items():
                 scores, fit_s = zip(*results)
                 line = {
