@@ -224,6 +224,12 @@ EXPECTED_FAILED_CHECKS = {
     BertVectorizer: TEXTS,
     BertFewShotClassifier: {
         **TEXTS,
+        "check_methods_subset_invariance": (
+            "embeddings are float32 from batches padded to their longest text, so a "
+            "text's embedding can differ in its last bits with its batch mates; "
+            "the checks' C=100 head makes that 4e-7 in decision_function, above "
+            "the check's 1e-7"
+        ),
         "check_parameters_default_constructible": (
             "the default head is a LogisticRegression() (cloned at fit), so that "
             "head__C reaches a grid search with the defaults; the check allows "
