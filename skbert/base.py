@@ -874,6 +874,19 @@ class BertModelEstimator(BertEstimator):
         return make_optimizer(rate, self.weight_decay, layer_decay=self.layer_decay)
 
 
+def unit_rows(embeddings) -> np.ndarray:
+    """Rows of `embeddings` scaled to unit L2 length (float64); zero rows stay zero.
+
+    Examples
+    --------
+    >>> unit_rows([[3.0, 4.0], [0.0, 0.0]]).tolist()
+    [[0.6, 0.8], [0.0, 0.0]]
+    """
+    from sklearn.preprocessing import normalize
+
+    return normalize(np.asarray(embeddings, dtype=np.float64))
+
+
 def _strategy_scope(strategy):
     """`strategy`'s scope, or no context for None; `TypeError` for other values."""
     if strategy is None:

@@ -32,6 +32,7 @@ from skbert.base import (
     LONG_TEXTS_PARAMETERS,
     BertEstimator,
     TextData,
+    unit_rows,
 )
 from skbert.config import NetworkConfig
 from skbert.inputs import (
@@ -263,8 +264,8 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
         head = clone(self.head)
         if indicator is not None:
             head = OneVsRestClassifier(head)
-        fit_params = {}  # checked before the long stage, not after
-        if sample_weight is not None and indicator is None:
+        weigh_head = sample_weight is not None and indicator is None
+        if weigh_head:  # checked before the long stage, not after
             if not has_fit_parameter(head, "sample_weight"):
                 raise ValueError(
                     f"sample_weight weighs the head's fit too, and "
@@ -292,8 +293,7 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
             features = self._features(texts, network)
         if "random_state" in head.get_params() and self.random_state is not None:
             head.set_params(random_state=seed)
-        if sample_weight is not None and indicator is None:
-            fit_params["sample_weight"] = weights
+        fit_params = {"sample_weight": weights} if weigh_head else {}
         head.fit(features, labels, **fit_params)
         self._set_network(
             network,
@@ -370,10 +370,7 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
     def _features(self, X, network=None) -> np.ndarray:
         """The embeddings the head reads."""
         features = self._outputs(X, network).astype(np.float64)
-        if self.normalize:
-            norms = np.linalg.norm(features, axis=1, keepdims=True)
-            features /= np.maximum(norms, 1e-12)
-        return features
+        return unit_rows(features) if self.normalize else features
 
     def _head_features(self, X) -> np.ndarray:
         check_is_fitted(self, "head_")

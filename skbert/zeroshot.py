@@ -16,6 +16,7 @@ from skbert.base import (
     INFERENCE_BACKEND,
     LONG_TEXTS_PARAMETERS,
     BertEstimator,
+    unit_rows,
 )
 from skbert.inputs import check_texts
 
@@ -212,7 +213,7 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
             inference_backend=self.inference_backend,
             verbose=self.verbose,
         )
-        embeddings = _normalized(vectorizer.fit_transform(sentences))
+        embeddings = unit_rows(vectorizer.fit_transform(sentences))
         _check_distinct(classes, embeddings)
         self._set_network(
             vectorizer._network,
@@ -293,7 +294,7 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
 
     def _cosines(self, X) -> np.ndarray:
         check_is_fitted(self, "label_embeddings_")
-        texts = _normalized(self._outputs(X))
+        texts = unit_rows(self._outputs(X))
         return texts @ self.label_embeddings_.T.astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -343,13 +344,6 @@ class BertZeroShotClassifier(ClassifierMixin, BertEstimator):
             activation="softmax",
             classes=self.classes_,
         )
-
-
-def _normalized(embeddings: np.ndarray) -> np.ndarray:
-    """Rows of `embeddings` scaled to unit length (float64); zero rows stay zero."""
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return embeddings / np.maximum(norms, 1e-12)
 
 
 def _check_template(template: str) -> None:
