@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from skbert.classifier import BertClassifier
+from skbert.distillation import distill
 from skbert.encoders import EncoderLoadError
 from skbert.fewshot import BertFewShotClassifier
 from skbert.hookspecs import hookimpl
@@ -55,6 +56,7 @@ __all__ = [
     "InferenceBackendWarning",
     "ModelFormatError",
     "clear_feature_cache",
+    "distill",
     "feature_cache_info",
     "PluginInfo",
     "PluginWarning",

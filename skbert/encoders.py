@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import os
+import re
 from pathlib import Path
 
 from skbert.plugins import get_encoder, list_encoders
@@ -38,6 +41,21 @@ def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
             f"encoder must be a preset name, a TF Hub handle or a local path, got "
             f"{type(encoder).__name__}."
         )
+    shallow = _LAYERS.fullmatch(os.fspath(encoder))
+    if shallow is not None:
+        base = resolve_encoder(shallow[1])
+        layers = tuple(int(i) for i in shallow[2].split(","))
+        return ShallowEncoderSpec(
+            name=os.fspath(encoder),
+            description=f"blocks {list(layers)} of {base.name}",
+            hidden_size=base.hidden_size,
+            lower_case=base.lower_case,
+            max_seq_length=base.max_seq_length,
+            learning_rate=base.learning_rate,
+            source=base.source,
+            base=base,
+            layers=layers,
+        )
     path = Path(encoder)
     if (path / PREPROCESS_DIR).is_dir() and (path / ENCODER_DIR).is_dir():
         return EncoderSpec(
@@ -66,6 +84,62 @@ def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
             f"'{ENCODER_DIR}/' and pass that path."
         )
     return get_encoder(encoder)
+
+
+#: ``"<encoder>[layers=0,2,4]"``: the encoder with only those transformer blocks.
+_LAYERS = re.compile(r"(.+)\[layers=(\d+(?:,\d+)*)\]")
+
+
+def shallow_encoder_name(encoder: str, layers) -> str:
+    """The ``encoder`` value of `encoder` keeping only the blocks `layers`.
+
+    Examples
+    --------
+    >>> shallow_encoder_name("minilm_l6_en_uncased", [0, 2, 4])
+    'minilm_l6_en_uncased[layers=0,2,4]'
+    """
+    return f"{encoder}[layers={','.join(str(int(i)) for i in layers)}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShallowEncoderSpec(EncoderSpec):
+    """An encoder keeping some transformer blocks of another (`base`).
+
+    Built once into skbert's cache from `base`'s SavedModels
+    (`skbert.modeling.export.save_shallow_encoder`); `skbert.distill` names
+    its students' encoders so.
+    """
+
+    base: EncoderSpec | None = None
+    layers: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        pass  # the base has the handles
+
+    def materialize(self) -> tuple[str, str]:
+        from skbert.cache import built_encoder_dir, file_sha256
+        from skbert.modeling.export import save_shallow_encoder
+
+        preprocessor, encoder = (local_handle(h) for h in self.base.materialize())
+        index = Path(encoder) / "variables" / "variables.index"
+        source = [preprocessor, encoder, self.base.revision, str(self.layers)]
+        if index.is_file():  # a changed base is a new entry
+            source.append(file_sha256(index))
+        digest = hashlib.sha256("\n".join(source).encode()).hexdigest()[:24]
+        path = built_encoder_dir(
+            f"shallow-{digest}",
+            lambda out: save_shallow_encoder(preprocessor, encoder, self.layers, out),
+        )
+        return str(path / PREPROCESS_DIR), str(path / ENCODER_DIR)
+
+
+def local_handle(handle: str) -> str:
+    """A local path for a TF Hub handle (a URL is resolved in the Hub cache)."""
+    if "://" not in handle:
+        return handle
+    import tensorflow_hub as hub
+
+    return hub.resolve(handle)
 
 
 def _offline_presets() -> str:

@@ -342,25 +342,23 @@ class BertFewShotClassifier(ClassifierMixin, BertEstimator):
 
     def _tune(self, network, data: TextData, seed: int):
         """The contrastive stage: the history and the pairs trained on."""
-        from skbert.optimization import make_optimizer
-        from skbert.training import check_callbacks, fit_loop
+        from skbert.training import check_callbacks, fit_mode
 
         if self.max_pairs == 0:
             return {"loss": []}, 0
         # With chunks, windows are paired as texts of their own: a step costs
         # `batch_size` windows, not all the windows of `batch_size` texts.
         model, examples = self._training_examples(network, data, pooled=False)
-        mode = Contrastive(self.max_pairs)
-        plan = mode.plan(examples, self.batch_size, 1, seed)
-        optimizer = make_optimizer(
-            self.learning_rate, self.weight_decay, plan.total_steps, self.warmup_ratio
-        )
-        history = fit_loop(
+        history, plan = fit_mode(
             model,
-            mode,
-            optimizer,
-            plan,
+            Contrastive(self.max_pairs),
             examples,
+            batch_size=self.batch_size,
+            epochs=1,
+            seed=seed,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_ratio=self.warmup_ratio,
             callbacks=check_callbacks(self.callbacks),
             verbose=self.verbose,
         )

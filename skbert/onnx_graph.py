@@ -16,7 +16,6 @@ query weights, and the query, key and value projections are one matmul.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -25,7 +24,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from skbert.modeling.config import CONFIG_ASSET, BertConfig
+from skbert.encoders import local_handle
+from skbert.modeling.config import BertConfig, encoder_config
 from skbert.runtime import NotExportable
 
 OPSET = 18
@@ -128,40 +128,6 @@ class GraphBuilder:
 
 
 # --- encoder ----------------------------------------------------------------------
-
-
-def encoder_config(saved_model_dir: str | Path) -> tuple[BertConfig, str]:
-    """The `BertConfig` and pooling of an encoder SavedModel skbert exported.
-
-    Read from its config asset or, for an encoder that an older skbert
-    wrote with Keras' save, from the Keras metadata; `NotExportable` for an
-    encoder that skbert did not write.
-    """
-    from tf_keras.protobuf import saved_metadata_pb2
-
-    asset = Path(saved_model_dir) / "assets" / CONFIG_ASSET
-    if asset.is_file():
-        config = json.loads(asset.read_text(encoding="utf-8"))
-        pooling = config.pop("pooling")
-        return BertConfig.from_dict(config), pooling
-    path = Path(saved_model_dir) / "keras_metadata.pb"
-    if not path.is_file():
-        raise NotExportable(
-            f"{saved_model_dir} is not an encoder skbert wrote (no config asset, no "
-            "Keras metadata)."
-        )
-    metadata = saved_metadata_pb2.SavedMetadata()
-    metadata.ParseFromString(path.read_bytes())
-    for node in metadata.nodes:
-        entry = json.loads(node.metadata)
-        if entry.get("class_name") == "BertNetwork":
-            config = dict(entry["config"])
-            pooling = config.pop("pooling", "pooler")
-            return BertConfig.from_dict(config), pooling
-    raise NotExportable(
-        f"{saved_model_dir} holds no skbert BertNetwork; only encoders skbert "
-        "wrote (presets it builds, converted checkpoints) run on ONNX Runtime."
-    )
 
 
 def hub_weights(layer) -> dict[str, np.ndarray]:
@@ -531,8 +497,8 @@ def skbert_network_graph(network, config: dict, outputs=ENCODER_OUTPUTS) -> byte
 
     Raises `NotExportable` (saying why) for a network skbert cannot write.
     """
-    bert_config, pooling = encoder_config(_local(encoder_handles(config)[1]))
-    layer = _hub_layer(network.model)
+    bert_config, pooling = encoder_config(local_handle(encoder_handles(config)[1]))
+    layer = find_hub_layer(network.model)
     head = getattr(network, "head_model", None)
     graph = network_graph(bert_config, pooling, hub_weights(layer), head, outputs)
     return graph.SerializeToString()
@@ -544,23 +510,14 @@ def encoder_handles(config: dict) -> tuple[str, str]:
     return resolve_encoder(config.encoder).materialize()
 
 
-def _local(handle: str) -> str:
-    """A local path for a TF Hub handle (a URL is resolved in the Hub cache)."""
-    if "://" not in handle:
-        return handle
-    import tensorflow_hub as hub
-
-    return hub.resolve(handle)
-
-
-def _hub_layer(model):
+def find_hub_layer(model):
     import tensorflow_hub as hub
 
     for layer in model.layers:
         if isinstance(layer, hub.KerasLayer):
             return layer
         if hasattr(layer, "layers"):
-            found = _hub_layer(layer)
+            found = find_hub_layer(layer)
             if found is not None:
                 return found
     return None
@@ -568,7 +525,7 @@ def _hub_layer(model):
 
 def vocab_file(config: dict) -> Path:
     """The WordPiece vocabulary inside the encoder's preprocessor SavedModel."""
-    path = Path(_local(encoder_handles(config)[0])) / "assets" / "vocab.txt"
+    path = Path(local_handle(encoder_handles(config)[0])) / "assets" / "vocab.txt"
     if not path.is_file():
         raise NotExportable(
             f"the encoder's preprocessor has no {path.name} asset, so skbert cannot "

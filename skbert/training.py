@@ -6,7 +6,8 @@ one, a validation set), asks its `Mode` for a `Plan` of batches, makes the
 optimizer for that many steps (`skbert.optimization.make_optimizer`), and
 runs `fit_loop`. A way of training is a `Mode`: a loss and the orders in
 which it reads the examples. `Supervised` trains a head on targets;
-`skbert.fewshot.Contrastive` pulls texts of a class together. The loop,
+`skbert.fewshot.Contrastive` pulls texts of a class together;
+`Distillation` teaches a student its teacher's outputs. The loop,
 the optimizer, early stopping and the user's ``callbacks`` are the same for
 every mode.
 """
@@ -119,6 +120,19 @@ class Supervised(Mode):
         return Plan(np.stack(orders), steps, batch_size)
 
 
+class Distillation(Supervised):
+    """The `Mode` of a student (`skbert.distill`): the teacher's outputs as targets.
+
+    The loss is the squared error between the student's outputs and the
+    teacher's: logits before the activation for a classifier or regressor,
+    embeddings for an encoder. Examples are read as `Supervised` reads
+    them, epoch after epoch.
+    """
+
+    def __init__(self):
+        super().__init__("mean_squared_error")
+
+
 class EarlyStopping(tf_keras.callbacks.EarlyStopping):
     """Early stopping on ``val_loss`` that always ends on the best epoch's weights."""
 
@@ -209,3 +223,35 @@ def fit_loop(
             if isinstance(callback, tf_keras.callbacks.TensorBoard):
                 callback._writers = {}  # closed at the end, made anew on use
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def fit_mode(
+    model,
+    mode: Mode,
+    examples: Examples,
+    *,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    learning_rate: float,
+    weight_decay: float,
+    warmup_ratio: float,
+    callbacks=(),
+    verbose: int = 0,
+) -> tuple[dict[str, list[float]], Plan]:
+    """Train `model` with `mode` on `examples`: plan, AdamW for it, `fit_loop`.
+
+    The stages of a fit without a validation set or a kept optimizer (the
+    few-shot classifier's contrastive stage, a student's distillation).
+    Returns the history and the plan.
+    """
+    from skbert.optimization import make_optimizer
+
+    plan = mode.plan(examples, batch_size, epochs, seed)
+    optimizer = make_optimizer(
+        learning_rate, weight_decay, plan.total_steps, warmup_ratio
+    )
+    history = fit_loop(
+        model, mode, optimizer, plan, examples, callbacks=callbacks, verbose=verbose
+    )
+    return history, plan

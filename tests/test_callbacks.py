@@ -95,6 +95,7 @@ def test_callbacks_follow_partial_fit_warm_start_and_chunks(toy):
     assert events.events.count("epoch") == 6
 
 
+@pytest.mark.slow
 def test_callbacks_clone_pickle_and_search_as_parameters(toy):
     X, y, _, _ = toy
     events = Events()

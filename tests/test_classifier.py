@@ -134,6 +134,7 @@ def test_clone_and_params():
     assert tags.input_tags.string and not tags.input_tags.two_d_array
 
 
+@pytest.mark.slow
 def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(toy):
     X, y, X_test, y_test = toy
     pipe = make_pipeline(
@@ -155,6 +156,7 @@ def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(toy):
     assert grid.score(X_test, y_test) > 0.8
 
 
+@pytest.mark.slow
 def test_cross_val_score(toy):
     X, y, _, _ = toy
     scores = cross_val_score(tiny_classifier(), X[:90], y[:90], cv=3)
@@ -236,6 +238,7 @@ def test_batches_are_padded_to_their_longest_text(fitted):
     np.testing.assert_allclose(one[0], both[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_validation_set_is_scored_each_epoch_and_never_trained_on(toy):
     X, y, X_val, y_val = toy
     plain = tiny_classifier(epochs=3).fit(X, y)
@@ -267,6 +270,7 @@ def test_early_stopping_on_a_given_validation_set_keeps_its_best_epoch(toy):
     assert clf.score(X_val, flipped) == pytest.approx(val_score[best])
 
 
+@pytest.mark.slow
 def test_auto_learning_rate_is_the_encoders_own(toy):
     X, y, _, _ = toy
     fast = dict(epochs=1, max_seq_length=16, random_state=0)

@@ -284,6 +284,7 @@ def test_tiny_outputs_match_reference_bert(tiny_models, tiny_tensors):
     check_encoder(encoder, tiny_tensors, TINY_CONFIG, pairs)
 
 
+@pytest.mark.slow
 def test_cased_mean_pooled_conversion(tmp_path):
     """``do_lower_case`` false keeps case and accents; mean pooling needs no pooler.
 

@@ -57,6 +57,7 @@ def interrupted_fit(clf, X, y, monkeypatch, method="fit", at=(1, 1), **fit_param
     clf.set_params(epochs=1, batch_size=8)
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_the_middle_of_fit_leaves_the_estimator_as_it_was(toy, monkeypatch):
     X, y, X_test, _ = toy
     clf = tiny_classifier()

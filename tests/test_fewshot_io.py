@@ -56,6 +56,7 @@ def binary():
     return few_shot().fit(X, Y)
 
 
+@pytest.mark.slow
 def test_save_and_load_on_every_backend_give_the_same_probabilities(fitted, tmp_path):
     _, clf = fitted
     expected = clf.predict_proba(X_TEST)
@@ -159,6 +160,7 @@ def test_onnx_export_runs_on_plain_onnxruntime_with_predict_probas_numbers(
     assert (again / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
 
 
+@pytest.mark.slow
 def test_saved_model_export_gives_predict_and_predict_proba(fitted, tmp_path):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the preprocessor's ops)
@@ -213,6 +215,7 @@ def predict_and_evaluate(data, model, capsys):
     return predicted, capsys.readouterr().out, sorted(p.name for p in plots.iterdir())
 
 
+@pytest.mark.slow
 def test_cli_fits_a_few_shot_model_then_predicts_and_evaluates(
     reviews, tmp_path, capsys
 ):

@@ -153,6 +153,7 @@ def test_early_stopping_history_lines_up_across_continued_fits(toy):
     assert not np.isnan(history["val_loss"][3:]).any()
 
 
+@pytest.mark.slow
 def test_regressor_partial_fit_keeps_the_first_calls_scaling(toy):
     X, y, X_test, y_test = toy
     stars = np.where(y == "pos", 5.0, 1.0)
@@ -176,6 +177,7 @@ def test_regressor_partial_fit_keeps_the_first_calls_scaling(toy):
     assert np.corrcoef(predicted, expected)[0, 1] > 0.8
 
 
+@pytest.mark.slow
 def test_layer_decay_moves_lower_blocks_less(toy):
     import re
 

@@ -91,6 +91,7 @@ def test_padding_does_not_change_outputs(tiny_dir):
     )
 
 
+@pytest.mark.slow
 def test_tiny_preset_weights_are_reproducible(tmp_path):
     import numpy as np
     import tensorflow as tf

@@ -52,6 +52,7 @@ def test_onnx_predictions_equal_tensorflow(toy, params):
     assert not np.allclose(on_tf[:, 1], on_tf[0, 1])  # the texts do differ
 
 
+@pytest.mark.slow
 def test_onnx_covers_multiclass_multilabel_pairs_and_regression(toy):
     X_train, y_train, X_test, _ = toy
     three = np.array(["a", "b", "c"])[np.arange(48) % 3]
@@ -239,6 +240,7 @@ print(meta["classes"], meta["activation"], "skbert" in sys.modules)
     assert result.stdout.split() == ["['neg',", "'pos']", "sigmoid", "False"]
 
 
+@pytest.mark.slow
 def test_encoders_built_after_another_bert_in_the_process_export(tmp_path):
     from skbert.default_plugins.tiny_random import build
 
@@ -255,8 +257,7 @@ def test_an_encoder_an_older_skbert_saved_with_keras_still_runs_on_onnx(tmp_path
     import tf_keras
 
     from skbert.modeling.bert import BertNetwork
-    from skbert.modeling.config import BertConfig
-    from skbert.onnx_graph import encoder_config
+    from skbert.modeling.config import BertConfig, encoder_config
 
     config = BertConfig(
         vocab_size=30,

@@ -87,6 +87,7 @@ print(clf.predict(["the film was good", "the film was awful"]).tolist(), events)
 """
 
 
+@pytest.mark.slow
 def test_load_unpickles_nothing_and_runs_nothing_planted(saved, tmp_path):
     path = copy_of(saved, tmp_path)
     marker = tmp_path / "ran"

@@ -24,6 +24,7 @@ def test_verbose_reports_encoding_and_zero_is_silent(toy, eager_progress, capsys
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_building_an_encoder_says_so(tmp_path, monkeypatch, capsys):
     from skbert import BertVectorizer
 

@@ -67,6 +67,8 @@ CLASSIFIERS = [
     "cnn",
 ]
 REGRESSORS = ["regressor", "mlp"]
+#: SavedModel exports of ten estimators, served in a fresh process: the slow tier.
+pytestmark = pytest.mark.slow
 
 
 def pairs(texts, seed):

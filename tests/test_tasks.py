@@ -173,6 +173,7 @@ def test_grid_search_over_head_options(toy):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["attention", "mean"])
 def test_sequence_head_learns(toy, pooling):
     X, y, X_test, y_test = toy
@@ -183,6 +184,7 @@ def test_sequence_head_learns(toy, pooling):
     ]
 
 
+@pytest.mark.slow
 def test_regressor_validation_score_is_its_r2():
     X, y = rated(120, seed=0)
     X_val, y_val = rated(40, seed=1)

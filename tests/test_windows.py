@@ -185,6 +185,7 @@ def test_a_megabyte_text_costs_max_windows(chunked):
     assert proba.shape == (2, 2) and np.isfinite(proba).all()
 
 
+@pytest.mark.slow
 def test_regressor_reads_windows_and_round_trips(reviews, tmp_path):
     import skbert
     from skbert import BertRegressor

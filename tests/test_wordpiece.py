@@ -305,6 +305,7 @@ def unmatched():
     return {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cn"}
 
 
+@pytest.mark.slow
 def test_every_code_point(encoder):
     """Each code point alone, inside a word and beside capitals.
 
@@ -362,6 +363,7 @@ texts = st.lists(
 ).map("".join)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200,
     deadline=None,

@@ -1,9 +1,13 @@
-"""The shape of a BERT network, as a Hugging Face ``config.json`` gives it."""
+"""The shape of a BERT network, from a ``config.json`` or an encoder SavedModel."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
+
+from skbert.runtime import NotExportable
 
 #: The asset of an encoder SavedModel skbert writes: its `BertConfig` and pooling.
 CONFIG_ASSET = "skbert_bert.json"
@@ -44,3 +48,37 @@ class BertConfig:
         embeddings += self.type_vocab_size * h + 2 * h
         block = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
         return embeddings + self.num_hidden_layers * block + h * h + h
+
+
+def encoder_config(saved_model_dir: str | Path) -> tuple[BertConfig, str]:
+    """The `BertConfig` and pooling of an encoder SavedModel skbert exported.
+
+    Read from its config asset or, for an encoder that an older skbert
+    wrote with Keras' save, from the Keras metadata; `NotExportable` for an
+    encoder that skbert did not write.
+    """
+    from tf_keras.protobuf import saved_metadata_pb2
+
+    asset = Path(saved_model_dir) / "assets" / CONFIG_ASSET
+    if asset.is_file():
+        config = json.loads(asset.read_text(encoding="utf-8"))
+        pooling = config.pop("pooling")
+        return BertConfig.from_dict(config), pooling
+    path = Path(saved_model_dir) / "keras_metadata.pb"
+    if not path.is_file():
+        raise NotExportable(
+            f"{saved_model_dir} is not an encoder skbert wrote (no config asset, no "
+            "Keras metadata)."
+        )
+    metadata = saved_metadata_pb2.SavedMetadata()
+    metadata.ParseFromString(path.read_bytes())
+    for node in metadata.nodes:
+        entry = json.loads(node.metadata)
+        if entry.get("class_name") == "BertNetwork":
+            config = dict(entry["config"])
+            pooling = config.pop("pooling", "pooler")
+            return BertConfig.from_dict(config), pooling
+    raise NotExportable(
+        f"{saved_model_dir} holds no skbert BertNetwork; only encoders skbert "
+        "wrote (presets it builds, converted checkpoints) run on ONNX Runtime."
+    )

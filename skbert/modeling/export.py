@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -75,3 +76,71 @@ def save_encoder(network: BertNetwork, path: Path) -> None:
         module.config = tf.saved_model.Asset(str(asset))
         module.__call__ = call
         tf.saved_model.save(module, str(path))
+
+
+def save_shallow_encoder(
+    preprocessor_dir: str | Path,
+    encoder_dir: str | Path,
+    layers: tuple[int, ...],
+    out_dir: str | Path,
+) -> None:
+    """Write ``out_dir/preprocess`` and ``out_dir/encoder``: an encoder of fewer blocks.
+
+    The new encoder keeps the transformer blocks `layers` (indices into the
+    source encoder's, in order) and everything around them (embeddings,
+    pooler); its block ``j`` starts as block ``layers[j]`` of the source.
+    The preprocessor is copied as it is.
+
+    Parameters
+    ----------
+    preprocessor_dir, encoder_dir : path
+        A preprocessor and an encoder SavedModel that skbert wrote (the
+        encoder carries its `BertConfig`).
+    layers : tuple of int
+        Distinct block indices, ascending.
+    out_dir : path
+        An empty directory.
+    """
+    from skbert.modeling.config import encoder_config
+
+    config, pooling = encoder_config(encoder_dir)
+    source = {
+        bert_name(v.name): v.numpy()
+        for v in tf.saved_model.load(str(encoder_dir)).variables
+    }
+    config = dataclasses.replace(config, num_hidden_layers=len(layers))
+    network = BertNetwork(config, pooling=pooling)
+    network({name: tf.zeros([1, 1], tf.int32) for name in INPUT_NAMES})  # build
+    for variable in network.variables:
+        variable.assign(source[block_source(bert_name(variable.name), layers)])
+    out = Path(out_dir)
+    shutil.copytree(preprocessor_dir, out / PREPROCESS_DIR)
+    save_encoder(network, out / ENCODER_DIR)
+
+
+def bert_name(name: str) -> str:
+    """A `BertNetwork` variable's name below the network's own scope.
+
+    Examples
+    --------
+    >>> bert_name("bert_network/encoder/layer_1/output/dense/bias:0")
+    'encoder/layer_1/output/dense/bias'
+    """
+    return re.fullmatch(r"[^/]+/(.+?)(?::\d+)?", name)[1]
+
+
+def block_source(name: str, layers) -> str:
+    """The weight a shallow encoder's weight `name` starts as (see `bert_name`).
+
+    Block ``j`` of the shallow encoder is block ``layers[j]`` of its source;
+    the weights outside the blocks keep their names.
+
+    Examples
+    --------
+    >>> block_source("encoder/layer_1/output/dense/bias", (0, 2, 4))
+    'encoder/layer_2/output/dense/bias'
+    """
+    block = re.fullmatch(r"encoder/layer_(\d+)/(.+)", name)
+    if block is None:
+        return name
+    return f"encoder/layer_{layers[int(block[1])]}/{block[2]}"
