@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from speed import emit, predict_sets, shared_texts
+from harness import emit, predict_sets, shared_texts
 from sst2 import read_sst2, train_subset
 
 BACKENDS = ("onnxruntime", "onnxruntime-int8")

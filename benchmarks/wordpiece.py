@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from speed import median_rate
+from harness import median_rate
 from sst2 import read_sst2
 
 BATCH_SIZE = 32
@@ -33,7 +33,7 @@ def read_mrpc(path: Path) -> tuple[list[str], list[str]]:
 
 
 def median_ms(run, repeats: int) -> float:
-    """Milliseconds of one `run()`: the median over `repeats` passes (speed.py's)."""
+    """Milliseconds of one `run()`: the median over `repeats` passes (harness.py's)."""
     return 1e3 / median_rate(run, 1, repeats)
 
 

@@ -89,8 +89,9 @@ def convert_checkpoint(
         raise ImportError(
             "convert_checkpoint needs safetensors: pip install safetensors"
         ) from error
+    from skbert.inputs import INPUT_NAMES
     from skbert.modeling.bert import BertNetwork
-    from skbert.modeling.export import INPUT_NAMES, export_hub_models
+    from skbert.modeling.export import export_hub_models
 
     source = Path(checkpoint_dir)
     values = json.loads((source / "config.json").read_text(encoding="utf-8"))

@@ -22,6 +22,8 @@ from sklearn.utils.multiclass import check_classification_targets
 Segments = tuple[np.ndarray, ...]
 #: What the network calls the segments of an example, in order.
 SEGMENT_NAMES = ("text_a", "text_b")
+#: What a TF Hub BERT encoder calls its inputs, as its preprocessor packs them.
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 #: How to fix labels outside partial_fit's classes.
 PARTIAL_FIT_CLASSES = (
     "partial_fit learns the classes of its first call: list every class there."

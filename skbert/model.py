@@ -25,7 +25,7 @@ from skbert.encoders import (
     load_preprocessor,
     resolve_encoder,
 )
-from skbert.inputs import SEGMENT_NAMES
+from skbert.inputs import INPUT_NAMES, SEGMENT_NAMES
 from skbert.layers import MaskedPooling, WindowPooling
 from skbert.plugins import get_head
 from skbert.specs import EncoderOutputs, HeadOutput
@@ -34,7 +34,6 @@ from skbert.windows import WINDOW_OWNER
 if TYPE_CHECKING:
     from skbert.config import NetworkConfig
 
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 #: Encoder outputs a head can read, as `EncoderOutputs` names them.
 HEAD_FEATURES = tuple(f.name for f in dataclasses.fields(EncoderOutputs))
 #: ``BertVectorizer`` poolings and the encoder network outputs they are.

@@ -25,11 +25,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from skbert.encoders import local_handle
+from skbert.inputs import INPUT_NAMES
 from skbert.modeling.config import BertConfig, encoder_config
 from skbert.runtime import NotExportable
 
 OPSET = 18
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 #: What an encoder-only graph returns, as `skbert.model.encoder_network` names it.
 ENCODER_OUTPUTS = (
     "pooled_output",

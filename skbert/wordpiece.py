@@ -94,7 +94,6 @@ MAX_BYTES_PER_WORD = 100
 SUFFIX_INDICATOR = "##"
 UNKNOWN_TOKEN = "[UNK]"
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
 # Characters that are words of their own: TF's ASCII ranges, \p{P} and CJK
 # ideographs.

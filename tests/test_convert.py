@@ -17,9 +17,9 @@ from scipy.special import erf
 
 from conftest import run_python
 from skbert.convert import METADATA_FILE, convert_checkpoint
+from skbert.inputs import INPUT_NAMES
 
 SEQ_LENGTH = 128  # of the preprocessor's plain call
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
 # tensorflow_text lower-cases with ICU's NFKC_Casefold, not str.lower(): it also
 # folds compatibility characters and full case folds ("ß" -> "ss", "ﬁ" -> "fi",

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TINY, run_python
+from skbert.inputs import INPUT_NAMES
 from skbert.wordpiece import MAX_BYTES_PER_WORD, WordPieceTokenizer, fold
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MINILM = "minilm_l6_en_uncased"
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 LENGTHS = [8, 16, 128, 512]
 
 # A cased vocabulary in which what case folding, NFKC or the byte limit would

@@ -52,8 +52,9 @@ def vocabulary() -> list[str]:
 
 def build(out_dir: Path) -> None:
     """Write the tiny model's ``preprocess/`` and ``encoder/`` into `out_dir`."""
+    from skbert.inputs import INPUT_NAMES
     from skbert.modeling.bert import BertNetwork
-    from skbert.modeling.export import INPUT_NAMES, export_hub_models
+    from skbert.modeling.export import export_hub_models
 
     vocab = vocabulary()
     config = _config()

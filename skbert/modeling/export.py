@@ -11,12 +11,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from skbert.inputs import INPUT_NAMES
 from skbert.modeling.bert import BertNetwork
 from skbert.modeling.config import CONFIG_ASSET
 from skbert.modeling.preprocess import BertPreprocessor, save_preprocessor
 from skbert.specs import ENCODER_DIR, PREPROCESS_DIR
-
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def export_hub_models(
