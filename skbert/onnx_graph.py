@@ -93,8 +93,12 @@ class GraphBuilder:
         )
 
     def gelu(self, x: str) -> str:
-        """Exact GELU, ``x * (1 + erf(x / sqrt 2)) / 2``."""
-        erf = self.op("Erf", self.op("Mul", x, self.const(1 / math.sqrt(2))))
+        """Exact GELU, ``x * (1 + erf(x / sqrt 2)) / 2``.
+
+        Written as ONNX Runtime's Gelu fusion reads it (a Div, not a Mul by
+        ``1 / sqrt 2``), so it runs as one kernel (BiasGelu with its Add).
+        """
+        erf = self.op("Erf", self.op("Div", x, self.const(math.sqrt(2))))
         half = self.op("Mul", x, self.const(0.5))
         return self.op("Mul", half, self.op("Add", erf, self.const(1.0)))
 

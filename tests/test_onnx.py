@@ -1,5 +1,6 @@
 """The ONNX Runtime backend: same results as TensorFlow, TF-free loading, int8."""
 
+import collections
 import pickle
 import shutil
 import warnings
@@ -103,6 +104,63 @@ def test_int8_is_a_quantized_graph_close_to_fp32(toy, caplog):
     graph = clf._network.onnx.graph("onnxruntime-int8")
     assert b"MatMulInteger" in graph or b"DynamicQuantizeMatMul" in graph
     assert 0 < np.abs(int8 - fp32).max() < 0.05
+
+
+def optimized_kernels(graph, monkeypatch, tmp_path) -> collections.Counter:
+    """The kernels `skbert.runtime.session` runs for `graph`, by ONNX op type."""
+    import onnx
+    import onnxruntime as ort
+
+    from skbert.runtime import session
+
+    path, options = tmp_path / "optimized.onnx", ort.SessionOptions
+
+    def saving_options():
+        made = options()
+        made.optimized_model_filepath = str(path)
+        return made
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ort, "SessionOptions", saving_options)
+        session(graph)
+    return collections.Counter(node.op_type for node in onnx.load(path).graph.node)
+
+
+def test_int8_runs_quantized_dense_layers_and_fused_kernels(
+    fitted, monkeypatch, tmp_path
+):
+    import onnx
+
+    variants = fitted._network.predict_onnx
+    fp32 = onnx.load_from_string(variants.graph("onnxruntime")).graph
+    weights = {i.name for i in fp32.initializer}
+    dense = sum(n.op_type == "MatMul" and n.input[1] in weights for n in fp32.node)
+    layers = 2  # tiny_random_en_uncased
+    int8 = optimized_kernels(variants.graph("onnxruntime-int8"), monkeypatch, tmp_path)
+    # Every dense layer in int8 (dynamic); attention's matmuls stay float32.
+    assert int8["DynamicQuantizeMatMul"] == dense
+    assert int8["MatMul"] == 2 * layers
+    # GELU is one kernel; the SkipLayerNormalization fusion (slower) is left out.
+    assert int8["Gelu"] == layers and int8["Erf"] == 0
+    assert int8["SkipLayerNormalization"] == 0
+    assert optimized_kernels(variants.graph(), monkeypatch, tmp_path)["BiasGelu"] == 2
+
+
+def test_int8_weights_are_8_bit_per_output_column(fitted):
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(
+        fitted._network.predict_onnx.graph("onnxruntime-int8")
+    )
+    arrays = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
+    quantized = [name for name in arrays if name.endswith("_quantized")]
+    assert quantized
+    for name in quantized:
+        weight, scale = arrays[name], arrays[name.replace("_quantized", "_scale")]
+        assert weight.dtype == np.int8 and scale.shape == weight.shape[1:]
+        # Symmetric, full 8-bit range: each column's largest weight is ±127.
+        assert (np.abs(weight.astype(int)).max(axis=0) == 127).all()
 
 
 def test_tf_free_load_predicts_the_same_without_importing_tensorflow(
