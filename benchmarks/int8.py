@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from speed import shared_texts
+from harness import shared_texts
 from sst2 import read_sst2, train_subset
 
 BATCH_SIZE = 32
