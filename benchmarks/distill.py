@@ -16,7 +16,8 @@ cut to 128 tokens (the peers' inputs: ``texts.py`` in ``--peers-dir``),
 batch 32. Throughputs are medians of ``--repeats`` passes after a warm-up,
 the systems alternating within each round. Ratios are to the teacher's
 fp32 figure of this run. ``--plot`` writes accuracy against dev texts/s as
-a PNG.
+a PNG. With ``--students DIR`` the students are saved there, and a later
+run loads them instead of distilling again (to measure a new backend).
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ def main() -> None:
     parser.add_argument("--layers", type=int, nargs="+", default=[3, 2, 1])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--distill-size", type=int, help="train sentences (all)")
+    parser.add_argument(
+        "--students",
+        type=Path,
+        help="a folder: students found there are loaded, others distilled and saved",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--plot", type=Path, default=Path("distill_curve.png"))
     parser.add_argument("--quick", action="store_true", help="a smoke run")
@@ -128,6 +134,10 @@ def main() -> None:
         texts = texts[: args.distill_size]
     models = {"teacher (6)": (teacher, 6, None)}
     for layers in args.layers:
+        saved = None if args.students is None else args.students / f"student-{layers}"
+        if saved is not None and saved.is_dir():
+            models[f"student ({layers})"] = (skbert.load(saved), layers, None)
+            continue
         start = time.perf_counter()
         student = skbert.distill(
             teacher,
@@ -140,6 +150,8 @@ def main() -> None:
         seconds = time.perf_counter() - start
         emit("distill", f"student ({layers})", seconds, "s", texts=len(texts))
         models[f"student ({layers})"] = (student, layers, seconds)
+        if saved is not None:
+            student.save(saved)
     systems, rows = {}, []
     for name, (model, layers, seconds) in models.items():
         for backend in BACKENDS:

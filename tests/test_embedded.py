@@ -161,3 +161,25 @@ def test_few_shot_tuning_beats_frozen_embeddings_on_eight_questions_a_class(
     few = skbert.BertFewShotClassifier(max_pairs=4000, random_state=0)
     few_score = few.fit(list(X[index]), y[index]).score(list(X_test), y_test)
     assert few_score >= frozen_score + 0.1, (frozen_score, few_score)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SST2.is_dir(), reason="needs ../shared/data/sst2")
+def test_a_three_block_student_keeps_the_teachers_answers_on_sst2(minilm_handles):
+    def read(name):
+        rows = [r.rsplit("\t", 1) for r in (SST2 / name).read_text().splitlines()[1:]]
+        return [t for t, _ in rows], np.array([int(label) for _, label in rows])
+
+    X, y = read("train.tsv")
+    X_dev, y_dev = read("dev.tsv")
+    teacher = skbert.BertClassifier(epochs=1, random_state=0).fit(X[:1000], y[:1000])
+    # Unlabeled texts: the teacher's own and 3,000 more it never saw.
+    student = skbert.distill(teacher, X[:4000], layers=3, random_state=0)
+    assert student.encoder == "minilm_l6_en_uncased[layers=0,2,4]"
+    agree = np.mean(student.predict(X_dev) == teacher.predict(X_dev))
+    teacher_score, student_score = (
+        teacher.score(X_dev, y_dev),
+        student.score(X_dev, y_dev),
+    )
+    assert agree >= 0.85, agree
+    assert student_score >= teacher_score - 0.05, (teacher_score, student_score)
