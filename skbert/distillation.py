@@ -16,6 +16,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skbert import progress
@@ -156,7 +157,7 @@ def distill(
         if targets.ndim == 1:
             targets = targets[:, None]
         student._prepare_encoder(student_config)
-        seed = int(np.random.RandomState(random_state).randint(2**31 - 1))
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
         if random_state is not None:
             seed_everything(seed)
         network = build_network(student_config)
