@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 from skbert import progress
 
 #: Fitted attributes that describe the student's own training, not copied.
-_TRAINING_RECORD = ("history_", "n_iter_", "learning_rate_", "network_config_")
+_TRAINING_RECORD = (
+    "history_",
+    "n_iter_",
+    "learning_rate_",
+    "network_config_",
+    "n_pairs_",  # the few-shot teacher's contrastive stage
+)
 
 
 def distill(
@@ -43,7 +49,8 @@ def distill(
 
     The student is an estimator of the teacher's class with the teacher's
     parameters, but for ``encoder`` (the teacher's, keeping only the blocks
-    `layers`: ``"<encoder>[layers=0,2,4]"``) and ``train_encoder=True``;
+    `layers`: ``"<encoder>[layers=0,2,4]"``), ``train_encoder=True`` and,
+    if given, `batch_size`;
     it has the teacher's fitted attributes (``classes_``, a few-shot
     classifier's ``head_``...). Its encoder starts from the teacher's
     weights: the kept blocks, the embeddings and the pooler, and the head
@@ -82,8 +89,9 @@ def distill(
     warmup_ratio : float, default=0.1
         Share of the steps over which the learning rate rises from 0.
     random_state : int, RandomState or None, default=None
-        Seeds dropout and shuffling (an int also seeds Python's, NumPy's and
-        TensorFlow's global generators).
+        Seeds dropout and shuffling; anything but None also seeds Python's,
+        NumPy's and TensorFlow's global generators, as the estimators'
+        ``random_state`` does.
     callbacks : list of tf_keras.callbacks.Callback, optional
         Keras callbacks for the training, as the estimators' ``callbacks``.
     verbose : int, default=0
@@ -95,8 +103,11 @@ def distill(
     estimator
         The fitted student. Its ``history_`` holds the distillation's
         ``loss`` per epoch, ``n_iter_`` its epochs; ``encoder`` names its
-        encoder, so a new ``fit`` of it (or of a clone) trains that encoder,
-        starting from the teacher's pretrained blocks.
+        encoder, so a new ``fit`` of it (or of a clone) trains a model of its
+        size, starting from the pretrained blocks (a `BertVectorizer`'s
+        ``fit`` trains nothing: it goes back to those blocks). The teacher's
+        ``distribute_strategy`` is not used: the student trains in the
+        default scope.
 
     Raises
     ------
@@ -153,7 +164,9 @@ def distill(
     )
     with progress.reporting(verbose > 0):
         rows = segments[0] if len(segments) == 1 else np.column_stack(segments)
-        targets = teacher._outputs(rows)
+        reader = copy.copy(teacher)  # shares the network; reports as `verbose` says
+        reader.verbose = verbose
+        targets = reader._outputs(rows)
         if targets.ndim == 1:
             targets = targets[:, None]
         student._prepare_encoder(student_config)

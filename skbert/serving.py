@@ -162,9 +162,11 @@ def _finisher(estimator, config):
     linear = estimator._export_head()
     if linear is not None:
         return _linear_finisher(linear, POOLINGS[config.pooling])
-    if not config.head:
+    if not config.head:  # a frozen encoder's dict, or a tuned encoder's pooling
         name = POOLINGS[config.pooling]
-        return lambda outputs: {"embeddings": outputs[name]}
+        return lambda outputs: {
+            "embeddings": outputs[name] if isinstance(outputs, dict) else outputs
+        }
     if config.task == "regression":
         scale = tf.constant(estimator.y_scale_, tf.float64)
         mean = tf.constant(estimator.y_mean_, tf.float64)

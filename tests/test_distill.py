@@ -12,7 +12,6 @@ from sklearn.exceptions import NotFittedError
 
 import skbert
 from conftest import TINY, sentiment, tiny_classifier
-from skbert.cache import skbert_home
 from skbert.encoders import resolve_encoder
 from skbert.modeling.config import encoder_config
 from skbert.onnx_graph import find_hub_layer, hub_weights
@@ -109,7 +108,7 @@ def test_a_clone_of_the_student_fits_at_the_students_depth(toy, student):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "teacher_of",
-    ["regressor", "multilabel", "pairs", "chunks", "vectorizer", "few_shot"],
+    ["regressor", "multilabel", "pairs", "chunks", "frozen", "vectorizer", "few_shot"],
 )
 def test_every_estimator_has_students(toy, teacher_of, tmp_path):
     X, y, X_test, _ = toy
@@ -127,6 +126,8 @@ def test_every_estimator_has_students(toy, teacher_of, tmp_path):
     elif teacher_of == "chunks":
         X, X_test = [" ".join([t] * 4) for t in X], [" ".join([t] * 4) for t in X_test]
         teacher = tiny_classifier(epochs=2, long_texts="chunks").fit(X, y)
+    elif teacher_of == "frozen":
+        teacher = tiny_classifier(epochs=2, train_encoder=False).fit(X, y)
     elif teacher_of == "vectorizer":
         teacher, method = (
             skbert.BertVectorizer(TINY, pooling="mean").fit(X),
@@ -141,6 +142,8 @@ def test_every_estimator_has_students(toy, teacher_of, tmp_path):
     ours = getattr(student, method)(X_test)
     assert np.shape(ours) == np.shape(getattr(teacher, method)(X_test))
     student.save(tmp_path / "student")
+    if teacher_of in ("vectorizer", "few_shot"):
+        assert student.export(tmp_path / "served", format="saved_model").is_dir()
     loaded = getattr(skbert.load(tmp_path / "student"), method)(X_test)
     if np.asarray(ours).dtype.kind == "f":
         np.testing.assert_allclose(loaded, ours, atol=1e-5)
@@ -191,12 +194,30 @@ class Interrupt(tf_keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_ctrl_c_leaves_the_teacher_and_the_cache_whole(toy, fitted):
+def test_ctrl_c_leaves_the_teacher_and_the_cache_whole(
+    toy, fitted, tmp_path, monkeypatch
+):
+    from skbert.modeling import export
+
     X, _, X_test, _ = toy
     before = fitted.predict_proba(X_test)
-    cache = skbert_home() / "encoders"
+    monkeypatch.setenv("SKBERT_HOME", str(tmp_path))  # no student encoder built yet
+    written = export.save_shallow_encoder
+
+    def interrupted(*args):
+        written(*args)  # the whole entry, then Ctrl-C before it is renamed in
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "save_shallow_encoder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        skbert.distill(fitted, X, layers=[0])
+    cache = tmp_path / "encoders"
+    assert not [p.name for p in cache.iterdir() if "shallow" in p.name and p.is_dir()]
+    monkeypatch.undo()
+    monkeypatch.setenv("SKBERT_HOME", str(tmp_path))
     with pytest.raises(KeyboardInterrupt):
         skbert.distill(fitted, X, layers=[0], callbacks=[Interrupt()])
     np.testing.assert_array_equal(fitted.predict_proba(X_test), before)
-    half_made = [p for p in cache.iterdir() if p.is_dir() and p.name[0] == "."]
-    assert not half_made
+    built = [p.name for p in cache.iterdir() if p.is_dir()]
+    assert len([n for n in built if n.startswith("shallow-")]) == 1, built
+    assert not [n for n in built if n.startswith(".")], built
