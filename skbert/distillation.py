@@ -235,6 +235,8 @@ def _kept_blocks(layers, depth: int) -> tuple[int, ...]:
             )
         return tuple(i * depth // int(layers) for i in range(int(layers)))
     try:
+        if isinstance(layers, str):
+            raise TypeError
         kept = tuple(int(i) for i in layers)
     except (TypeError, ValueError):
         raise TypeError(

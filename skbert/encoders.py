@@ -29,7 +29,9 @@ def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
         A registered preset name (see `skbert.list_encoders`), the encoder
         handle of a registered preset (its TF Hub URL), or a local directory
         holding ``preprocess/`` and ``encoder/`` SavedModels (as written by
-        `skbert.modeling.export.export_hub_models`).
+        `skbert.modeling.export.export_hub_models`); any of these followed by
+        ``[layers=0,2,4]`` keeps only those transformer blocks
+        (`shallow_encoder_name`).
 
     Examples
     --------
@@ -40,6 +42,14 @@ def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
         raise TypeError(
             f"encoder must be a preset name, a TF Hub handle or a local path, got "
             f"{type(encoder).__name__}."
+        )
+    path = Path(encoder)
+    if (path / PREPROCESS_DIR).is_dir() and (path / ENCODER_DIR).is_dir():
+        return EncoderSpec(
+            name=str(path),
+            description=f"local SavedModels in {path}",
+            preprocessor=str(path / PREPROCESS_DIR),
+            encoder=str(path / ENCODER_DIR),
         )
     shallow = _LAYERS.fullmatch(os.fspath(encoder))
     if shallow is not None:
@@ -55,14 +65,6 @@ def resolve_encoder(encoder: str | os.PathLike) -> EncoderSpec:
             source=base.source,
             base=base,
             layers=layers,
-        )
-    path = Path(encoder)
-    if (path / PREPROCESS_DIR).is_dir() and (path / ENCODER_DIR).is_dir():
-        return EncoderSpec(
-            name=str(path),
-            description=f"local SavedModels in {path}",
-            preprocessor=str(path / PREPROCESS_DIR),
-            encoder=str(path / ENCODER_DIR),
         )
     encoder = str(encoder)
     for spec in list_encoders():
@@ -99,6 +101,18 @@ def shallow_encoder_name(encoder: str, layers) -> str:
     'minilm_l6_en_uncased[layers=0,2,4]'
     """
     return f"{encoder}[layers={','.join(str(int(i)) for i in layers)}]"
+
+
+def base_encoder(encoder: str) -> str:
+    """`encoder` without a ``[layers=...]`` suffix (the encoder it cuts).
+
+    Examples
+    --------
+    >>> base_encoder("minilm_l6_en_uncased[layers=0,2,4]")
+    'minilm_l6_en_uncased'
+    """
+    shallow = _LAYERS.fullmatch(encoder)
+    return encoder if shallow is None else base_encoder(shallow[1])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -256,11 +256,11 @@ default="tensorflow"
             raise ModelFormatError(f"{path / CONFIG_FILE} sets attribute {name!r}.")
     if backend != "tensorflow":
         return _load_onnx(path, document, classes, params, fitted, backend)
-    from skbert.encoders import resolve_encoder
+    from skbert.encoders import base_encoder, resolve_encoder
     from skbert.network import build_network
 
     weights = _read_weights(path, document.get("weights_sha256"))
-    encoder_path = Path(config.encoder).resolve()
+    encoder_path = Path(base_encoder(config.encoder)).resolve()
     if encoder_path == path.resolve() or path.resolve() in encoder_path.parents:
         raise ModelFormatError(
             f"{path / CONFIG_FILE} asks for an encoder inside the saved directory; "

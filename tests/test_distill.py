@@ -163,8 +163,9 @@ def test_bad_input_gets_a_clear_error(fitted, tmp_path):
     ]:
         with pytest.raises(ValueError, match=match):
             skbert.distill(fitted, ["a text"], layers=layers)
-    with pytest.raises(TypeError, match="number of blocks"):
-        skbert.distill(fitted, ["a text"], layers="two")
+    for layers in ("two", "1"):
+        with pytest.raises(TypeError, match="number of blocks"):
+            skbert.distill(fitted, ["a text"], layers=layers)
     with pytest.raises(ValueError, match="X is empty; it needs at least one text"):
         skbert.distill(fitted, [], layers=1)
     with pytest.raises(ValueError, match="X"):

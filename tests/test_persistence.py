@@ -181,14 +181,15 @@ def test_missing_local_encoder_says_where_it_was(saved, tmp_path):
         skbert.load(path)
 
 
-def test_an_encoder_inside_the_saved_directory_is_refused(saved, tmp_path):
+@pytest.mark.parametrize("cut", ["", "[layers=0]"])
+def test_an_encoder_inside_the_saved_directory_is_refused(saved, tmp_path, cut):
     path = copy_of(saved, tmp_path)
 
     def inside(document):
         config = dict(document["fitted"]["__dict__"])["network_config_"]
         for pair in config["__dict__"]:
             if pair[0] == "encoder":
-                pair[1] = str(path / "planted")
+                pair[1] = str(path / "planted") + cut
 
     edit(path, inside)
     with pytest.raises(ModelFormatError, match="never loads SavedModels from"):
