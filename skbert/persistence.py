@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator
 from skbert.cache import file_sha256
 from skbert.config import NetworkConfig
 from skbert.files import check_destination, write_directory
+from skbert.runtime import BACKENDS
 from skbert.sklearn_state import MARKER, from_plain, to_plain
 
 FORMAT = "skbert-estimator"
@@ -45,8 +46,6 @@ ONNX_FILE = "model.onnx"
 VOCAB_FILE = "vocab.txt"
 #: Every file `save` writes.
 OWN_FILES = (CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, VOCAB_FILE)
-#: ``backend`` values of `load`.
-LOAD_BACKENDS = ("tensorflow", "onnxruntime", "onnxruntime-int8")
 
 
 class ModelFormatError(ValueError):
@@ -228,9 +227,9 @@ default="tensorflow"
     ...     skbert.load(tmp + "/vec").transform(["a text"]).shape
     (1, 32)
     """
-    if backend not in LOAD_BACKENDS:
+    if backend not in BACKENDS:
         raise ValueError(
-            f"backend={backend!r}; choose one of {', '.join(map(repr, LOAD_BACKENDS))}."
+            f"backend={backend!r}; choose one of {', '.join(map(repr, BACKENDS))}."
         )
     path = Path(path)
     document = _read_document(path)
