@@ -254,7 +254,8 @@ def _kept_blocks(layers, depth: int) -> tuple[int, ...]:
 def _start_from(student, teacher, kept: tuple[int, ...]) -> None:
     """Give `student` the teacher's weights: the kept blocks, the rest, the head."""
     if teacher.config.train_encoder:  # else the shallow encoder has them already
-        from skbert.modeling.export import bert_name, block_source
+        from skbert.modeling.config import bert_name
+        from skbert.modeling.export import block_source
         from skbert.onnx_graph import find_hub_layer, hub_weights
 
         source = hub_weights(find_hub_layer(teacher.model))

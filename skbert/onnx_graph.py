@@ -17,7 +17,6 @@ query weights, and the query, key and value projections are one matmul.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from skbert.encoders import local_handle
 from skbert.inputs import INPUT_NAMES
-from skbert.modeling.config import BertConfig, encoder_config
+from skbert.modeling.config import BertConfig, bert_name, encoder_config
 from skbert.runtime import NotExportable
 
 OPSET = 18
@@ -40,7 +39,6 @@ ENCODER_OUTPUTS = (
 )
 #: skbert's BERT variables: ``bert_network/...`` (``bert_network_1/...`` when
 #: TensorFlow has made the name unique in the process).
-_BERT_NAME = re.compile(r"bert_network(?:_\d+)?/(.+)")
 _MASK_VALUE = -1e9
 
 
@@ -138,13 +136,13 @@ def hub_weights(layer) -> dict[str, np.ndarray]:
     """The BERT weights a ``hub.KerasLayer`` holds, by name below ``bert_network/``."""
     weights = {}
     for variable in layer.weights:
-        name = variable.name.split(":")[0]
-        match = _BERT_NAME.fullmatch(name)
-        if match is None:
+        name = bert_name(variable.name)
+        if name is None:
             raise NotExportable(
-                f"encoder variable {name!r} is not one of skbert's BERT weights."
+                f"encoder variable {variable.name!r} is not one of skbert's BERT "
+                "weights."
             )
-        weights[match[1]] = variable.numpy()
+        weights[name] = variable.numpy()
     return weights
 
 

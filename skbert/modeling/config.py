@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,19 @@ def encoder_config(saved_model_dir: str | Path) -> tuple[BertConfig, str]:
         f"{saved_model_dir} holds no skbert BertNetwork; only encoders skbert "
         "wrote (presets it builds, converted checkpoints) run on ONNX Runtime."
     )
+
+
+def bert_name(name: str) -> str | None:
+    """A `BertNetwork` variable's name below the network's own scope, or None.
+
+    None for a variable of anything else (an encoder skbert did not write).
+
+    Examples
+    --------
+    >>> bert_name("bert_network/encoder/layer_1/output/dense/bias:0")
+    'encoder/layer_1/output/dense/bias'
+    >>> bert_name("bert_model/embeddings/word:0") is None
+    True
+    """
+    match = re.fullmatch(r"bert_network(?:_\d+)?/(.+?)(?::\d+)?", name)
+    return None if match is None else match[1]

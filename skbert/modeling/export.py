@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from skbert.inputs import INPUT_NAMES
 from skbert.modeling.bert import BertNetwork
-from skbert.modeling.config import CONFIG_ASSET
+from skbert.modeling.config import CONFIG_ASSET, bert_name
 from skbert.modeling.preprocess import BertPreprocessor, save_preprocessor
 from skbert.specs import ENCODER_DIR, PREPROCESS_DIR
 
@@ -115,17 +115,6 @@ def save_shallow_encoder(
     out = Path(out_dir)
     shutil.copytree(preprocessor_dir, out / PREPROCESS_DIR)
     save_encoder(network, out / ENCODER_DIR)
-
-
-def bert_name(name: str) -> str:
-    """A `BertNetwork` variable's name below the network's own scope.
-
-    Examples
-    --------
-    >>> bert_name("bert_network/encoder/layer_1/output/dense/bias:0")
-    'encoder/layer_1/output/dense/bias'
-    """
-    return re.fullmatch(r"[^/]+/(.+?)(?::\d+)?", name)[1]
 
 
 def block_source(name: str, layers) -> str:
